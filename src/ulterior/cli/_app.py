@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ulterior.cli._commands import audit, models, score
+
+app = typer.Typer(
+    name="ulterior",
+    help="Look for evidence of deceptive alignment in language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(models)
+app.command()(score)
+app.command()(audit)
+
+try:  # the simulations ship as their own subpackage
+    from ulterior.cli._simulate import simulate_app
+except ImportError:  # pragma: no cover - only while that subpackage is absent
+    pass
+else:
+    app.add_typer(simulate_app, name="simulate", help="Simulate training/deployment regimes.")
+
+
+def main() -> None:
+    """Entry point: run the CLI; print ulterior's errors as one line and exit 2."""
+    from ulterior.errors import UlteriorError
+
+    try:
+        app(standalone_mode=False)
+    except UlteriorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

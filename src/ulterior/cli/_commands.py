@@ -1,0 +1,140 @@
+"""The commands. Each parses its options into a job config and calls one function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ulterior.cli._common import (
+    DTypeOption,
+    FormatOption,
+    ModelOption,
+    ResumeOption,
+    SeedOption,
+    StoreOption,
+)
+from ulterior.errors import UsageError
+from ulterior.models import DEFAULT_MODEL
+
+
+def _format(value: str | None) -> str | None:
+    if value not in (None, "chat", "plain"):
+        raise UsageError(f"--format must be chat or plain, not '{value}'")
+    return value
+
+
+def _dtype(value: str) -> str:
+    if value not in ("auto", "float32", "bfloat16"):
+        raise UsageError(f"--dtype must be auto, float32 or bfloat16, not '{value}'")
+    return value
+
+
+
+
+def models() -> None:
+    """List model backends, bundled models and whether the default model is ready."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ulterior.models import BUNDLED_MODELS, FAKE_PARTS, default_registry
+    from ulterior.store import default_cache_dir, default_store_path
+
+    cache = default_cache_dir()
+    console = Console()
+    table = Table(title="bundled models (no download; converted once, then cached)")
+    for column in ("spec", "status", "description"):
+        table.add_column(column)
+    for model in BUNDLED_MODELS:
+        status = model.status(cache)
+        hint = {"ready": "ready", "installed": "installed (converts on first use, ~30 s)",
+                "missing": f"missing: {model.install}"}[status]
+        default = " (default)" if model.name == DEFAULT_MODEL else ""
+        table.add_row(model.name + default, hint, model.description)
+    console.print(table)
+    backends = Table(title="backends")
+    backends.add_column("spec")
+    backends.add_column("description")
+    registry = default_registry()
+    for form, entry in zip(registry.spec_forms(), registry.entries.values(), strict=True):
+        if entry.is_prefix:
+            backends.add_row(form, entry.description)
+    console.print(backends)
+    console.print("fake subjects: " + ", ".join(
+        f"fake:{name} ({part.description})" for name, part in FAKE_PARTS.items()
+    ))
+    console.print(f"model cache: {cache}\nstore: {default_store_path()}")
+
+
+def score(
+    items: Annotated[Path, typer.Option("--items", "-i", help="JSONL items (advanced-ai-risk "
+                                        "or native format)")],
+    model: ModelOption = DEFAULT_MODEL,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="Score only the first N items")] = None,
+    counterbalance: Annotated[bool, typer.Option(help="Also show options in reverse "
+                                                 "order")] = True,
+    store: StoreOption = None,
+    dtype: DTypeOption = "auto",
+    prompt_format: FormatOption = None,
+    seed: SeedOption = 0,
+    resume: ResumeOption = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the summary "
+                                                  "as JSON here")] = None,
+) -> None:
+    """Score items: P(answer matching the behaviour) with a 95% CI, and position bias."""
+    import json
+
+    from ulterior.jobs import ScoreJob, run_score
+
+    job = ScoreJob(
+        model=model, items=items, limit=limit, counterbalance=counterbalance, store=store,
+        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,  # type: ignore[arg-type]
+        resume=resume,
+    )
+    report = run_score(job)
+    s = report.summary
+    typer.echo(f"model {report.run.subject.spec}  format {s.prompt_format}  "
+               f"dtype {report.run.subject.dtype}  run {report.run.id}")
+    typer.echo(f"P(answer matching behaviour) = {s.matching}")
+    typer.echo(f"matching answer ranked first: {s.argmax_matching}")
+    typer.echo(f"position bias: P(picks (A)) = {s.first_label} (no bias: "
+               f"{s.chance_first_label:.3f})")
+    for condition, estimate in s.per_condition.items():
+        typer.echo(f"  {condition}: P(matching) = {estimate}")
+    typer.echo(f"observations computed {report.computed}, reused from store {report.reused}")
+    if json_out is not None:
+        payload = {"run": report.run.model_dump(mode="json"), "summary": s.to_dict()}
+        json_out.write_text(json.dumps(payload, indent=2))
+
+
+def audit(
+    model: ModelOption = DEFAULT_MODEL,
+    suite: Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite to run "
+                                                    "(repeatable; default: all)")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="At most N items per suite")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("audit"),
+    store: StoreOption = None,
+    dtype: DTypeOption = "auto",
+    prompt_format: FormatOption = None,
+    seed: SeedOption = 0,
+    resume: ResumeOption = False,
+) -> None:
+    """Run the behavioural battery; write OUT/summary.json and OUT/report.html."""
+    from ulterior.jobs import AuditJob, run_audit
+
+    job = AuditJob(
+        model=model, suites=tuple(suite or ()), limit=limit, out=out, store=store,
+        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,  # type: ignore[arg-type]
+        resume=resume,
+    )
+    summary = run_audit(job)
+    for result in summary.suites:
+        for row in result.rows:
+            flag = "FLAGGED" if row.flagged else ""
+            typer.echo(f"{result.suite:14s} {row.name:32s} {row.estimate:7.3f} "
+                       f"[{row.low:.3f}, {row.high:.3f}] n={row.n} {flag}")
+    typer.echo(summary.highest_rung_evidence)
+    typer.echo(f"wrote {out / 'summary.json'} and {out / 'report.html'}")

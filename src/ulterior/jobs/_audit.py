@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import Field
+
+from ulterior import __version__
+from ulterior.jobs._common import SubjectJob
+from ulterior.records import AuditSummary
+from ulterior.report import highest_rung, render_report
+from ulterior.runner import RunContext
+from ulterior.store import Store
+from ulterior.suites import SuiteSettings, default_suites
+
+
+class AuditJob(SubjectJob):
+    """`ulterior audit`: run the behavioural battery and write summary.json and report.html."""
+
+    suites: tuple[str, ...] = Field(default=(), description="Suites to run (empty: all).")
+    limit: int | None = Field(default=None, description="At most N items per suite.")
+    out: Path = Field(default=Path("audit"), description="Output directory.")
+    alpha: float = Field(default=0.05, description="False-positive rate of each flag.")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def run_audit(job: AuditJob) -> AuditSummary:
+    """Run the chosen suites on the subject and write ``OUT/summary.json`` and report."""
+    registry = default_suites()
+    names = list(job.suites) or registry.names()
+    suites = [registry.create(name) for name in names]  # unknown names fail before loading
+    settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume)
+    with job.load() as subject, Store.open(job.store_path()) as store:
+        context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
+        results = tuple(suite.run(subject, settings, context) for suite in suites)
+        rung, evidence = highest_rung(results)
+        summary = AuditSummary(
+            subject=subject.info, seed=job.seed, limit=job.limit, suites=results,
+            highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
+        )
+        store.put_document("audit", f"{subject.info.fingerprint}:{summary.created}", summary)
+    _write_atomic(job.out / "summary.json", json.dumps(summary.model_dump(mode="json"), indent=2))
+    _write_atomic(job.out / "report.html", render_report(summary))
+    return summary

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from ulterior.jobs._common import SubjectJob
+from ulterior.records import Run
+from ulterior.runner import ChoiceSummary, RunContext, ScoreConfig, score_items, summarize_choices
+from ulterior.scenarios import load_items
+from ulterior.store import Store
+
+
+class ScoreJob(SubjectJob):
+    """`ulterior score`: P(answer matching the behaviour) over an item file."""
+
+    items: Path = Field(description="JSONL item file (advanced-ai-risk or native format).")
+    limit: int | None = Field(default=None, description="Score only the first N items.")
+    counterbalance: bool = Field(default=True, description="Also show options reversed.")
+
+
+@dataclass
+class ScoreReport:
+    """What `run_score` returns: the run, the summary, and how much was reused."""
+
+    run: Run
+    summary: ChoiceSummary
+    computed: int
+    reused: int
+
+
+def run_score(job: ScoreJob) -> ScoreReport:
+    """Load items and subject, score (reusing cached observations) and summarize."""
+    items = load_items(job.items, limit=job.limit)  # bad files fail before the model loads
+    with job.load() as subject, Store.open(job.store_path()) as store:
+        context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
+        outcome = score_items(
+            subject, items,
+            config=ScoreConfig(counterbalance=job.counterbalance, resume=job.resume),
+            context=context, items_source=str(job.items),
+        )
+        summary = summarize_choices(outcome.observations, rng=context.rng(0))
+    return ScoreReport(outcome.run, summary, outcome.computed, outcome.reused)

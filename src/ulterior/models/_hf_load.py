@@ -1,0 +1,114 @@
+"""Finding, converting and loading local transformers models (safetensors or GGUF)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ulterior.errors import MissingDependencyError, ModelLoadError
+from ulterior.models._fingerprint import cached_sha256, directory_fingerprint
+
+HF_INSTALL_HINT = (
+    "install the white-box backend: pip install torch==2.13.0 && pip install 'ulterior[hf]' "
+    "(torch first, or pip pulls CUDA wheels)"
+)
+_SOURCE_FILE = "ulterior-source.json"
+
+
+def import_torch() -> Any:
+    """Import torch and transformers, or say which `pip install` provides them."""
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(f"{exc.name} is missing; {HF_INSTALL_HINT}") from exc
+    return torch
+
+
+def convert_gguf(gguf_path: Path, cache_dir: Path) -> Path:
+    """Convert a GGUF file to a safetensors directory once; return the cached directory.
+
+    Parsing and de-quantizing a GGUF takes tens of seconds; loading the converted directory
+    takes under one. The cache is keyed by the GGUF's SHA-256 and written to a temporary
+    directory first, so an interrupted conversion leaves nothing half-written behind.
+    """
+    if not gguf_path.is_file():
+        raise ModelLoadError(f"GGUF file not found: {gguf_path}; check the path")
+    digest = cached_sha256(gguf_path, cache_dir)
+    target = cache_dir / "models" / f"{gguf_path.stem}-{digest[:16]}"
+    if (target / _SOURCE_FILE).exists():
+        return target
+    torch = import_torch()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+        )
+    except Exception as exc:  # transformers and gguf raise many types for a bad file
+        raise ModelLoadError(
+            f"{gguf_path} is not a GGUF file transformers can load ({type(exc).__name__}: "
+            f"{str(exc)[:160]}); check the file or use another model"
+        ) from exc
+    # transformers refuses to save a GGUF-loaded model while it carries the GGUF config.
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / _SOURCE_FILE).write_text(
+            json.dumps({"gguf": str(gguf_path), "sha256": digest}, indent=2)
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def source_fingerprint(directory: Path, cache_dir: Path) -> str:
+    """Identify a model directory: the GGUF hash it came from, or its own weights' hash."""
+    source = directory / _SOURCE_FILE
+    if source.exists():
+        return "gguf-sha256:" + str(json.loads(source.read_text())["sha256"])
+    return "dir-sha256:" + directory_fingerprint(directory, cache_dir)
+
+
+def check_model_dir(directory: Path) -> None:
+    """Fail early, with a useful message, on directories transformers would choke on."""
+    if not directory.is_dir():
+        raise ModelLoadError(f"model directory not found: {directory}; check the path")
+    if not (directory / "config.json").exists():
+        raise ModelLoadError(f"{directory} has no config.json; point to a transformers model")
+    if not any(directory.glob("*.safetensors")):
+        pickles = [p.name for p in directory.glob("*.bin")]
+        hint = " (it has pickle weights, which ulterior never loads)" if pickles else ""
+        raise ModelLoadError(f"{directory} has no .safetensors weights{hint}; convert them")
+
+
+def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
+    """Load model and tokenizer from a safetensors directory, with SDPA attention."""
+    check_model_dir(directory)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model = AutoModelForCausalLM.from_pretrained(
+            directory, dtype=dtype, use_safetensors=True, attn_implementation="sdpa"
+        )
+    except Exception as exc:  # corrupt headers raise SafetensorError, OSError, ValueError...
+        raise ModelLoadError(
+            f"cannot load the model in {directory} ({type(exc).__name__}: {str(exc)[:160]}); "
+            "the weights may be corrupt or truncated"
+        ) from exc
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ulterior.records._core import Record, SubjectInfo, utc_now
+
+
+class ResultRow(Record):
+    """One statistical readout of a suite (a cue family, a scale, a contrast)."""
+
+    name: str = Field(description="What was measured, e.g. `cue:logging` or `shutdown-avoidance`.")
+    description: str = Field(default="", description="One sentence: what the number means.")
+    n: int = Field(description="Independent units (items) behind the estimate.")
+    estimate: float = Field(description="Point estimate.")
+    low: float = Field(description="Lower end of the 95% confidence interval.")
+    high: float = Field(description="Upper end of the 95% confidence interval.")
+    p_value: float | None = Field(default=None, description="Test p-value, where there is a test.")
+    p_adjusted: float | None = Field(
+        default=None, description="p-value after multiple-testing control (Benjamini-Hochberg)."
+    )
+    flagged: bool = Field(default=False, description="Evidence at the audit's alpha.")
+    mde: float | None = Field(
+        default=None, description="Minimum detectable effect at 80% power, in estimate units."
+    )
+
+
+class SuiteResult(Record):
+    """Everything one suite found in one audit."""
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    suite: str = Field(description="Suite name.")
+    description: str = Field(description="What the suite tests, in one sentence.")
+    rows: tuple[ResultRow, ...] = Field(description="The readouts.")
+    ladder_rung: int | None = Field(
+        default=None, description="Highest rung of the demonstration ladder (1-5) evidenced."
+    )
+    evidence: str = Field(default="", description="Why that rung, in one or two sentences.")
+    notes: tuple[str, ...] = Field(default=(), description="Caveats and what was tried.")
+    run_ids: tuple[str, ...] = Field(default=(), description="Store runs behind the numbers.")
+
+
+class AuditSummary(Record):
+    """The result of `ulterior audit`: what ran, on what, and what it found."""
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    subject: SubjectInfo = Field(description="The subject audited.")
+    seed: int = Field(description="Root seed.")
+    limit: int | None = Field(default=None, description="Item limit per suite, if any.")
+    suites: tuple[SuiteResult, ...] = Field(description="Per-suite results.")
+    highest_rung: int | None = Field(
+        default=None, description="Most dangerous ladder rung reached (1 = most), or None."
+    )
+    highest_rung_evidence: str = Field(
+        default="no rung of the demonstration ladder was reached",
+        description="The evidence for `highest_rung`, or the statement that none was reached.",
+    )
+    ulterior_version: str = Field(description="Version of ulterior that ran the audit.")
+    created: datetime = Field(default_factory=utc_now, description="When it finished (UTC).")

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def content_hash(data: Any) -> str:
+    """Return the SHA-256 of the canonical JSON form of ``data`` (sorted keys, no spaces)."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Record(BaseModel):
+    """Base of every record: immutable, strict about unknown fields, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(Record):
+    """One turn of a conversation."""
+
+    role: Role = Field(description="Who speaks: system, user or assistant.")
+    content: str = Field(description="The text of the turn.")
+
+
+class Item(Record):
+    """One test item: a conversation and the answers it is scored on.
+
+    Two ways to give answers. ``options`` are presented to the model as labelled choices
+    ("(A) ...", "(B) ...") appended to the last user turn; ulterior renders them, so it can
+    counterbalance their order. ``choices`` are raw continuations scored as they are, for items
+    whose answers are not a labelled list.
+    """
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    id: str = Field(description="Identifier, unique within its source.")
+    source: str = Field(description="Where the item comes from: a file stem or a pack name.")
+    messages: tuple[Message, ...] = Field(description="The conversation, ending with a user turn.")
+    options: tuple[str, ...] | None = Field(
+        default=None, description="Answer texts shown as labelled options (A), (B), ..."
+    )
+    choices: tuple[str, ...] | None = Field(
+        default=None, description="Raw answer continuations, used when `options` is None."
+    )
+    matching: int = Field(
+        description="Index (into options or choices) of the answer matching the behaviour studied."
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form facts about the item (category, cue, ...)."
+    )
+
+    @property
+    def n_answers(self) -> int:
+        """Number of answers the item offers."""
+        answers = self.options if self.options is not None else self.choices
+        return len(answers or ())
+
+    def fingerprint(self) -> str:
+        """Hash of everything that affects scoring (id and metadata excluded)."""
+        return content_hash(
+            {"messages": [m.model_dump() for m in self.messages], "options": self.options,
+             "choices": self.choices, "matching": self.matching}
+        )
+
+
+class SubjectInfo(Record):
+    """What was evaluated, precisely enough to tell two subjects apart."""
+
+    spec: str = Field(description="The model spec string the user gave, e.g. `smollm2-135m`.")
+    backend: str = Field(description="Backend name: hf, openai or fake.")
+    fingerprint: str = Field(description="Hash identifying the weights (or server model).")
+    prompt_format: str = Field(description="How conversations become text: chat or plain.")
+    dtype: str | None = Field(default=None, description="Compute dtype for local models.")
+
+
+class Run(Record):
+    """One invocation of a job (score, audit, ...) and its settings."""
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    id: str = Field(description="Run identifier (content hash of job, subject and settings).")
+    job: str = Field(description="What ran: `score`, `audit`, ...")
+    subject: SubjectInfo = Field(description="The subject evaluated.")
+    settings: dict[str, Any] = Field(description="Every setting that affects results.")
+    settings_hash: str = Field(description="Content hash of `settings`.")
+    items_source: str = Field(description="Where the items came from (a path or pack names).")
+    n_items: int = Field(description="Number of items the run covers.")
+    ulterior_version: str = Field(description="Version of ulterior that made the run.")
+    created: datetime = Field(default_factory=utc_now, description="When the run started (UTC).")
+
+
+class Observation(Record):
+    """The subject's response to one item under one condition."""
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    key: str = Field(description="Cache key: hash of subject, item, condition and settings.")
+    subject: str = Field(description="Fingerprint of the subject (see SubjectInfo).")
+    item_id: str = Field(description="Item identifier.")
+    item_source: str = Field(description="Item source.")
+    condition: str = Field(
+        description="Presentation condition, e.g. `order=BA` or `cue=logging/unobserved`."
+    )
+    prompt_format: str = Field(description="How the conversation was rendered: chat or plain.")
+    answers: tuple[str, ...] = Field(description="The continuations scored, in presented order.")
+    matching: int = Field(description="Index into `answers` of the behaviour-matching answer.")
+    logprobs: tuple[float, ...] | None = Field(
+        default=None, description="Summed log-probability of each answer continuation."
+    )
+    text: str | None = Field(default=None, description="Generated text, for free-text items.")
+    elapsed_s: float = Field(description="Wall time attributed to this observation (seconds).")
+    settings_hash: str = Field(description="Hash of the scoring settings.")
+    created: datetime = Field(default_factory=utc_now, description="When it was computed (UTC).")

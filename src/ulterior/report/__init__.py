@@ -1,0 +1,6 @@
+"""Reports: the demonstration ladder, the HTML report, and (later) plots and the gate."""
+
+from ulterior.report._html import render_report
+from ulterior.report._ladder import LADDER, highest_rung
+
+__all__ = ["LADDER", "highest_rung", "render_report"]

@@ -1,0 +1,14 @@
+"""Scenarios are data: item files, their loaders, and how items are presented."""
+
+from ulterior.scenarios._jsonl import read_jsonl
+from ulterior.scenarios._loaders import load_items, parse_labelled_options
+from ulterior.scenarios._present import Presentation, present, presentations
+
+__all__ = [
+    "Presentation",
+    "load_items",
+    "parse_labelled_options",
+    "present",
+    "presentations",
+    "read_jsonl",
+]

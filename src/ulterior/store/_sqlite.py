@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ulterior.errors import UsageError
+from ulterior.records import Observation, Run, utc_now
+
+RunStatus = Literal["running", "complete", "failed"]
+
+# Each entry upgrades the schema by one version; PRAGMA user_version records how far we are.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE observations (
+        key TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE run_observations (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        key TEXT NOT NULL REFERENCES observations(key),
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE TABLE documents (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        created TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    """,
+)
+
+# SQLite caps the number of host parameters in one statement; stay well below it.
+_IN_CHUNK = 500
+
+
+class Store:
+    """Results on disk: an SQLite database in WAL mode and an artifact directory beside it.
+
+    Observations are keyed by a content hash of (subject, item, condition, settings), so the
+    same computation is never repeated, and a run is linked to the observations it used,
+    whether it computed them or found them cached. Every write is its own transaction: a
+    crash loses at most the batch in flight.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise UsageError(
+                f"cannot open store {self.path}: {exc}; pass --store with a writable SQLite path"
+            ) from exc
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path) -> Iterator[Store]:
+        """Open the store at ``path`` for the duration of a ``with`` block."""
+        store = cls(path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Directory for large arrays that live beside the records, addressed by hash."""
+        return self.path.with_name(self.path.stem + "-artifacts")
+
+    @property
+    def schema_version(self) -> int:
+        """Schema version of the database file."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(_MIGRATIONS):
+            raise UsageError(
+                f"store {self.path} was written by a newer ulterior (schema {current}); upgrade"
+            )
+        for version in range(current, len(_MIGRATIONS)):
+            with self._db:
+                self._db.executescript(_MIGRATIONS[version])
+                self._db.execute(f"PRAGMA user_version={version + 1}")
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def start_run(self, run: Run) -> RunStatus | None:
+        """Register ``run``; return the status it already had, or None if it is new."""
+        row = self._db.execute("SELECT status FROM runs WHERE id=?", (run.id,)).fetchone()
+        now = utc_now().isoformat()
+        with self._db:
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO runs VALUES (?,?,?,?,?,?)",
+                    (run.id, run.job, "running", run.created.isoformat(), now,
+                     run.model_dump_json()),
+                )
+                return None
+            self._db.execute(
+                "UPDATE runs SET status='running', updated=? WHERE id=?", (now, run.id)
+            )
+        status: RunStatus = row[0]
+        return status
+
+    def finish_run(self, run_id: str, status: RunStatus = "complete") -> None:
+        """Mark a run complete (or failed)."""
+        with self._db:
+            self._db.execute(
+                "UPDATE runs SET status=?, updated=? WHERE id=?",
+                (status, utc_now().isoformat(), run_id),
+            )
+
+    def get_run(self, run_id: str) -> tuple[Run, RunStatus] | None:
+        """Return the run with this id and its status, if it exists."""
+        row = self._db.execute("SELECT record, status FROM runs WHERE id=?", (run_id,)).fetchone()
+        return None if row is None else (Run.model_validate_json(row[0]), row[1])
+
+    def runs(self, job: str | None = None) -> list[tuple[Run, RunStatus]]:
+        """Return runs, newest first, optionally only those of one job."""
+        sql = "SELECT record, status FROM runs"
+        args: tuple[str, ...] = ()
+        if job is not None:
+            sql, args = sql + " WHERE job=?", (job,)
+        rows = self._db.execute(sql + " ORDER BY updated DESC", args).fetchall()
+        return [(Run.model_validate_json(record), status) for record, status in rows]
+
+    # -- observations -------------------------------------------------------------------
+
+    def cached(self, keys: Sequence[str]) -> dict[str, Observation]:
+        """Return the observations already stored under any of ``keys``."""
+        found: dict[str, Observation] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT key, record FROM observations WHERE key IN ({marks})", chunk
+            )
+            for key, record in rows:
+                found[key] = Observation.model_validate_json(record)
+        return found
+
+    def add_observations(self, run_id: str, observations: Iterable[Observation]) -> None:
+        """Store ``observations`` and link them to ``run_id``, in one transaction."""
+        rows = [(o.key, o.subject, o.item_id, o.condition, o.model_dump_json())
+                for o in observations]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO observations VALUES (?,?,?,?,?)", rows)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO run_observations VALUES (?,?)",
+                [(run_id, row[0]) for row in rows],
+            )
+            self._touch(run_id)
+
+    def link(self, run_id: str, keys: Iterable[str]) -> None:
+        """Link already-stored observations to ``run_id`` (cache hits)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO run_observations VALUES (?,?)",
+                [(run_id, key) for key in keys],
+            )
+            self._touch(run_id)
+
+    def observations(self, run_id: str) -> list[Observation]:
+        """Return every observation linked to ``run_id``."""
+        rows = self._db.execute(
+            "SELECT o.record FROM observations o JOIN run_observations r ON o.key=r.key "
+            "WHERE r.run_id=? ORDER BY o.item_id, o.condition",
+            (run_id,),
+        )
+        return [Observation.model_validate_json(record) for (record,) in rows]
+
+    def _touch(self, run_id: str) -> None:
+        self._db.execute("UPDATE runs SET updated=? WHERE id=?", (utc_now().isoformat(), run_id))
+
+    # -- documents ----------------------------------------------------------------------
+
+    def put_document(self, kind: str, key: str, record: BaseModel) -> None:
+        """Store a record of another kind (a simulation, a probe, ...) under (kind, key)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?)",
+                (kind, key, utc_now().isoformat(), record.model_dump_json()),
+            )
+
+    def get_documents(self, kind: str) -> list[dict[str, Any]]:
+        """Return the documents of one kind as parsed JSON, oldest first."""
+        import json
+
+        rows = self._db.execute(
+            "SELECT record FROM documents WHERE kind=? ORDER BY created", (kind,)
+        )
+        return [json.loads(record) for (record,) in rows]
