@@ -90,7 +90,7 @@ def score(
 
     job = ScoreJob(
         model=model, items=items, limit=limit, counterbalance=counterbalance, store=store,
-        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,  # type: ignore[arg-type]
+        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
         resume=resume,
     )
     report = run_score(job)
@@ -116,6 +116,13 @@ def audit(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                               help="At most N items per suite")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("audit"),
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="False-positive "
+                                         "rate of each flag, after BH control")] = 0.05,
+    risk_data: Annotated[Path | None, typer.Option("--risk-data", help="Anthropic "
+                         "advanced-ai-risk directory: also map its categories onto the "
+                         "precursor scales")] = None,
+    risk_limit: Annotated[int, typer.Option("--risk-limit", min=1, help="Items per "
+                          "advanced-ai-risk file")] = 20,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -126,8 +133,9 @@ def audit(
     from ulterior.jobs import AuditJob, run_audit
 
     job = AuditJob(
-        model=model, suites=tuple(suite or ()), limit=limit, out=out, store=store,
-        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,  # type: ignore[arg-type]
+        model=model, suites=tuple(suite or ()), limit=limit, out=out, alpha=alpha,
+        risk_data=risk_data, risk_limit=risk_limit, store=store,
+        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
         resume=resume,
     )
     summary = run_audit(job)

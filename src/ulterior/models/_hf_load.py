@@ -55,8 +55,9 @@ def convert_gguf(gguf_path: Path, cache_dir: Path) -> Path:
             f"{str(exc)[:160]}); check the file or use another model"
         ) from exc
     # transformers refuses to save a GGUF-loaded model while it carries the GGUF config.
-    if getattr(model, "hf_quantizer", None) is not None:
-        model.hf_quantizer.remove_quantization_config(model)
+    quantizer: Any = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
     try:
@@ -98,6 +99,7 @@ def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
     check_model_dir(directory)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    model: Any
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
         model = AutoModelForCausalLM.from_pretrained(

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import numpy as np
 
 from ulterior.errors import CapabilityError, ContextLengthError, ServerError, UsageError
 from ulterior.models._base import (
@@ -38,24 +39,31 @@ class OpenAISubject(Subject):
     """A model served over the OpenAI HTTP API.
 
     ``generate`` uses ``/chat/completions`` (the server applies its chat template).
-    ``score_choices`` uses ``/completions`` with ``echo`` and ``logprobs``: the server returns
-    the log-probability of every prompt token, and ulterior sums those of the answer. The
-    prompt is rendered in the plain ``Human: ... Assistant:`` format, because the completions
-    endpoint takes raw text and the client has no tokenizer to apply a chat template.
+    ``score_choices`` uses ``/completions`` with ``logprobs`` (see there). Its prompt is
+    rendered in the plain ``Human: ... Assistant:`` format, because the completions endpoint
+    takes raw text and the client has no tokenizer to apply a chat template.
 
     Args:
         model: Model name the server knows.
         base_url: Server URL ending in ``/v1``.
         timeout_s: Per-request timeout.
         concurrency: Requests in flight at once.
+        top_logprobs: Next-token alternatives to ask for (OpenAI allows at most 20).
     """
 
     capabilities = Capabilities(generate=True, score_choices=True, activations=False)
 
     def __init__(
-        self, model: str, base_url: str, *, timeout_s: float = 120.0, concurrency: int = 4
+        self,
+        model: str,
+        base_url: str,
+        *,
+        timeout_s: float = 120.0,
+        concurrency: int = 4,
+        top_logprobs: int = 20,
     ) -> None:
         self.model = model
+        self.top_logprobs = top_logprobs
         self.base_url = base_url
         self.format = PromptFormat("plain")
         self.concurrency = concurrency
@@ -63,6 +71,18 @@ class OpenAISubject(Subject):
         if key := os.environ.get(API_KEY_ENV):
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        self._check_reachable()
+
+    def _check_reachable(self) -> None:
+        """Fail at load time, before any run is recorded, if the server is not there."""
+        try:
+            self._client.get("/models", timeout=10.0)
+        except httpx.TransportError as exc:
+            self._client.close()
+            raise ServerError(
+                f"cannot reach {self.base_url} ({type(exc).__name__}); is the server running "
+                "and is the URL in openai:MODEL@URL right?"
+            ) from exc
 
     @property
     def info(self) -> SubjectInfo:
@@ -113,50 +133,59 @@ class OpenAISubject(Subject):
             return list(pool.map(one, conversations))
 
     def score_choices(self, requests: Sequence[ChoiceRequest]) -> list[list[float]]:
-        """Summed prompt log-probabilities of each answer, from echoed completions."""
-        jobs = [
-            (self.format.render(r.conversation), self.format.continuation(c))
-            for r in requests
-            for c in r.choices
-        ]
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            flat = list(pool.map(lambda job: self._answer_logprob(*job), jobs))
-        results: list[list[float]] = []
-        for request in requests:
-            results.append(flat[: len(request.choices)])
-            flat = flat[len(request.choices) :]
-        return results
+        """Log-probability of each answer's first distinguishing token, one request per item.
 
-    def _answer_logprob(self, prompt: str, continuation: str) -> float:
+        The prompt is extended by the text all answers share (``" ("`` for labelled options),
+        and the server's top next-token log-probabilities are read: each answer gets the
+        log-sum-exp over the listed tokens its remaining text starts with. For labelled
+        options this is exact up to a factor common to all answers, which cancels when the
+        answers are normalized. An answer not among the top tokens gets the smallest listed
+        log-probability, an upper bound.
+
+        Why not ``echo`` with prompt log-probabilities: OpenAI's own API no longer offers it,
+        and llama-cpp-python's server returns them shifted by one position.
+        """
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            return list(pool.map(self._score_one, requests))
+
+    def _score_one(self, request: ChoiceRequest) -> list[float]:
+        prompt = self.format.render(request.conversation)
+        continuations = [self.format.continuation(c) for c in request.choices]
+        shared = os.path.commonprefix(continuations)
+        shared = shared[: len(shared.rstrip())]  # never end the prompt in whitespace
+        rests = [c[len(shared) :] for c in continuations]
+        if any(not rest for rest in rests):
+            raise CapabilityError(
+                "over HTTP, answers are told apart by their first differing token; "
+                f"one answer of {request.choices} is a prefix of another"
+            )
+        top = self._next_token_logprobs(prompt + shared)
+        floor = min(top.values())
+        scores = []
+        for rest in rests:
+            matches = [lp for token, lp in top.items() if token and rest.startswith(token)]
+            scores.append(float(np.logaddexp.reduce(matches)) if matches else floor)
+        if all(score == floor for score in scores) and len(top) > 1:
+            raise ServerError(
+                f"none of the answers {request.choices} is among the server's top "
+                f"{len(top)} next tokens; check the prompt format"
+            )
+        return scores
+
+    def _next_token_logprobs(self, prompt: str) -> dict[str, float]:
         data = self._post(
             "/completions",
-            {
-                "model": self.model,
-                "prompt": prompt + continuation,
-                "max_tokens": 1,
-                "temperature": 0.0,
-                "echo": True,
-                "logprobs": 1,
-            },
+            {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0,
+             "logprobs": self.top_logprobs},
         )
         logprobs = data["choices"][0].get("logprobs") or {}
-        offsets = logprobs.get("text_offset")
-        values = logprobs.get("token_logprobs")
-        if not offsets or not values:
+        top = (logprobs.get("top_logprobs") or [None])[0]
+        if not top:
             raise CapabilityError(
-                f"{self.base_url} returned no prompt log-probabilities; start the server with "
-                "them enabled (llama.cpp: --logits_all true; vLLM supports echo by default)"
+                f"{self.base_url} returned no top log-probabilities for the next token; "
+                "use a server whose /completions endpoint supports `logprobs`"
             )
-        start, stop = len(prompt), len(prompt) + len(continuation)
-        # Token i covers text from offsets[i]; the answer's tokens start at or after the
-        # prompt's end. Tokens past the answer are the one generated token: skip them.
-        picked = [
-            float(v) for o, v in zip(offsets, values, strict=False)
-            if start <= o < stop and v is not None
-        ]
-        if not picked:
-            raise ServerError(f"{self.base_url} returned logprobs that do not cover the answer")
-        return sum(picked)
+        return {str(token): float(value) for token, value in top.items()}
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

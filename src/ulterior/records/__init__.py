@@ -11,17 +11,22 @@ from ulterior.records._core import (
     content_hash,
     utc_now,
 )
+from ulterior.records._simulation import MetricSummary, SimulationRecord, SweepCell, SweepRecord
 
 __all__ = [
     "AuditSummary",
-    "ResultRow",
-    "SuiteResult",
     "Item",
     "Message",
+    "MetricSummary",
     "Observation",
     "Record",
+    "ResultRow",
     "Run",
+    "SimulationRecord",
     "SubjectInfo",
+    "SuiteResult",
+    "SweepCell",
+    "SweepRecord",
     "content_hash",
     "utc_now",
 ]

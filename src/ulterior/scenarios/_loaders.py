@@ -124,7 +124,7 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
     for number, obj in read_jsonl(path):
         if limit is not None and len(items) >= limit:
             break
-        anthropic = "question" in obj and "answer_matching_behavior" in obj
+        anthropic = "question" in obj or "answer_matching_behavior" in obj
         try:
             item = (_anthropic_item if anthropic else _native_item)(obj, path, number)
         except KeyError as exc:

