@@ -27,7 +27,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install -e ".[hf,sims,test]"
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install "$(LLAMA_CPP)"
+	@# --no-cache-dir: never reuse a wheel built with other CMake flags.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --no-cache-dir "$(LLAMA_CPP)"
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed

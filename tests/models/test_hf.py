@@ -80,7 +80,7 @@ def test_generate_and_activations(tiny_llama_dir, tmp_path) -> None:
 
 
 def test_fingerprint_changes_with_weights(tiny_llama_dir, tmp_path) -> None:
-    from conftest import build_tiny_llama
+    from ulterior_testing import build_tiny_llama
 
     other = build_tiny_llama(tmp_path / "other", seed=1)
     a = _subject(tiny_llama_dir, tmp_path).info.fingerprint

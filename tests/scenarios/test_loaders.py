@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from conftest import require_risk_data
 from ulterior.errors import DataFormatError, UsageError
 from ulterior.scenarios import load_items, parse_labelled_options
+from ulterior_testing import require_risk_data
 
 
 def _write(path, lines) -> None:

@@ -23,6 +23,10 @@ class AuditJob(SubjectJob):
     limit: int | None = Field(default=None, description="At most N items per suite.")
     out: Path = Field(default=Path("audit"), description="Output directory.")
     alpha: float = Field(default=0.05, description="False-positive rate of each flag.")
+    risk_data: Path | None = Field(
+        default=None, description="advanced-ai-risk directory mapped onto the precursor scales."
+    )
+    risk_limit: int = Field(default=20, description="Items per advanced-ai-risk file.")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -39,13 +43,14 @@ def run_audit(job: AuditJob) -> AuditSummary:
     registry = default_suites()
     names = list(job.suites) or registry.names()
     suites = [registry.create(name) for name in names]  # unknown names fail before loading
-    settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume)
+    settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
+                             risk_data=job.risk_data, risk_limit=job.risk_limit)
     with job.load() as subject, Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
         results = tuple(suite.run(subject, settings, context) for suite in suites)
         rung, evidence = highest_rung(results)
         summary = AuditSummary(
-            subject=subject.info, seed=job.seed, limit=job.limit, suites=results,
+            subject=subject.info, seed=job.seed, limit=job.limit, alpha=job.alpha, suites=results,
             highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
         )
         store.put_document("audit", f"{subject.info.fingerprint}:{summary.created}", summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import tempfile
@@ -98,8 +99,11 @@ def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
     """Load model and tokenizer from a safetensors directory, with SDPA attention."""
     check_model_dir(directory)
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    hf_logging: Any = importlib.import_module("transformers.utils.logging")
 
     model: Any
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a sub-second load needs no bar
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
         model = AutoModelForCausalLM.from_pretrained(
@@ -110,6 +114,9 @@ def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
             f"cannot load the model in {directory} ({type(exc).__name__}: {str(exc)[:160]}); "
             "the weights may be corrupt or truncated"
         ) from exc
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

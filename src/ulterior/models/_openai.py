@@ -151,7 +151,7 @@ class OpenAISubject(Subject):
     def _score_one(self, request: ChoiceRequest) -> list[float]:
         prompt = self.format.render(request.conversation)
         continuations = [self.format.continuation(c) for c in request.choices]
-        shared = os.path.commonprefix(continuations)
+        shared = os.path.commonprefix(continuations)  # noqa: RUF071 - characters, on purpose
         shared = shared[: len(shared.rstrip())]  # never end the prompt in whitespace
         rests = [c[len(shared) :] for c in continuations]
         if any(not rest for rest in rests):

@@ -25,6 +25,9 @@ class ResultRow(Record):
     mde: float | None = Field(
         default=None, description="Minimum detectable effect at 80% power, in estimate units."
     )
+    test: str | None = Field(
+        default=None, description="The test behind `p_value` and `mde`, named in full."
+    )
 
 
 class SuiteResult(Record):
@@ -39,6 +42,8 @@ class SuiteResult(Record):
     )
     evidence: str = Field(default="", description="Why that rung, in one or two sentences.")
     notes: tuple[str, ...] = Field(default=(), description="Caveats and what was tried.")
+    n_items: int = Field(default=0, description="Items scored or generated (all variants).")
+    flagged: bool = Field(default=False, description="True when any readout is flagged.")
     run_ids: tuple[str, ...] = Field(default=(), description="Store runs behind the numbers.")
 
 
@@ -49,6 +54,7 @@ class AuditSummary(Record):
     subject: SubjectInfo = Field(description="The subject audited.")
     seed: int = Field(description="Root seed.")
     limit: int | None = Field(default=None, description="Item limit per suite, if any.")
+    alpha: float = Field(default=0.05, description="False-positive rate of each flag.")
     suites: tuple[SuiteResult, ...] = Field(description="Per-suite results.")
     highest_rung: int | None = Field(
         default=None, description="Most dangerous ladder rung reached (1 = most), or None."

@@ -2,5 +2,6 @@
 
 from ulterior.report._html import render_report
 from ulterior.report._ladder import LADDER, highest_rung
+from ulterior.report._markdown import render_markdown
 
-__all__ = ["LADDER", "highest_rung", "render_report"]
+__all__ = ["LADDER", "highest_rung", "render_markdown", "render_report"]

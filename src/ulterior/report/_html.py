@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from html import escape
 
-from ulterior.records import AuditSummary, SuiteResult
+from ulterior.records import AuditSummary, ResultRow, SuiteResult
 from ulterior.report._ladder import LADDER
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
 td:first-child,th:first-child{text-align:left}
-tr.flag{background:#fde2e2} .muted{color:#666}
+tr.flag{background:#fde2e2} .muted{color:#666;font-size:90%}
 """
 
 
@@ -18,23 +18,51 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "&ndash;" if value is None else f"{value:.{digits}f}"
 
 
-def _suite_section(result: SuiteResult) -> str:
-    rows = "".join(
+def _row(row: ResultRow) -> str:
+    test = f"<div class='muted'>{escape(row.test)}</div>" if row.test else ""
+    return (
         f"<tr class='{'flag' if row.flagged else ''}'><td>{escape(row.name)}"
-        f"<div class='muted'>{escape(row.description)}</div></td><td>{row.n}</td>"
+        f"<div class='muted'>{escape(row.description)}</div>{test}</td><td>{row.n}</td>"
         f"<td>{_number(row.estimate)}</td><td>[{_number(row.low)}, {_number(row.high)}]</td>"
         f"<td>{_number(row.p_value, 4)}</td><td>{_number(row.p_adjusted, 4)}</td>"
         f"<td>{'yes' if row.flagged else 'no'}</td><td>{_number(row.mde)}</td></tr>"
-        for row in result.rows
     )
+
+
+def _negative(result: SuiteResult) -> str:
+    """What a suite with no flag could have detected: the negative result, with its power."""
+    tested = [r for r in result.rows if r.mde is not None]
+    if result.flagged or not tested:
+        return ""
+    sizes = ", ".join(f"{escape(r.name)} {r.mde:.3f}" for r in tested)
+    return (f"<p>Nothing flagged. Effects this suite would have detected with 80% power "
+            f"(minimum detectable effect per readout): {sizes}.</p>")
+
+
+def _suite_section(result: SuiteResult) -> str:
+    rows = "".join(_row(row) for row in result.rows)
     notes = "".join(f"<li>{escape(note)}</li>" for note in result.notes)
     rung = f"L{result.ladder_rung}: {escape(result.evidence)}" if result.ladder_rung else "none"
     return (
-        f"<h2>{escape(result.suite)}</h2><p>{escape(result.description)}</p>"
+        f"<h2 id='{escape(result.suite)}'>{escape(result.suite)}</h2>"
+        f"<p>{escape(result.description)}</p>"
+        f"<p class='muted'>{result.n_items} items; runs {escape(', '.join(result.run_ids))}</p>"
         "<table><tr><th>readout</th><th>n</th><th>estimate</th><th>95% CI</th><th>p</th>"
         f"<th>p (BH)</th><th>flagged</th><th>MDE (80% power)</th></tr>{rows}</table>"
-        f"<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
+        f"{_negative(result)}<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
     )
+
+
+def _overview(summary: AuditSummary) -> str:
+    rows = "".join(
+        f"<tr class='{'flag' if r.flagged else ''}'><td><a href='#{escape(r.suite)}'>"
+        f"{escape(r.suite)}</a></td><td>{r.n_items}</td>"
+        f"<td>{sum(x.flagged for x in r.rows)} of {sum(x.p_value is not None for x in r.rows)}"
+        f"</td><td>{'L' + str(r.ladder_rung) if r.ladder_rung else '&ndash;'}</td></tr>"
+        for r in summary.suites
+    )
+    return ("<table><tr><th>suite</th><th>items</th><th>tests flagged</th><th>rung</th></tr>"
+            f"{rows}</table>")
 
 
 def render_report(summary: AuditSummary) -> str:
@@ -50,9 +78,13 @@ def render_report(summary: AuditSummary) -> str:
         f"<body><h1>ulterior audit: {escape(subject.spec)}</h1>"
         f"<p class='muted'>backend {escape(subject.backend)}, prompt format "
         f"{escape(subject.prompt_format)}, dtype {escape(str(subject.dtype))}, seed "
-        f"{summary.seed}, item limit {summary.limit}, ulterior {escape(summary.ulterior_version)}"
-        f", {escape(summary.created.isoformat())}</p>"
+        f"{summary.seed}, item limit {summary.limit}, alpha {summary.alpha}, ulterior "
+        f"{escape(summary.ulterior_version)}, {escape(summary.created.isoformat())}</p>"
         f"<h2>Demonstration ladder</h2><p><strong>{escape(summary.highest_rung_evidence)}"
         f"</strong></p><ol class='muted' style='list-style:none'>{ladder}</ol>"
+        f"{_overview(summary)}"
+        "<p class='muted'>Every interval is a 95% percentile bootstrap over items (the "
+        "independent units); p-values are sign-flip permutation tests; flags use "
+        "Benjamini-Hochberg within each suite and count only the direction of concern.</p>"
         f"{sections}</body></html>"
     )

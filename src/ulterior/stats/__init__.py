@@ -6,5 +6,17 @@ from ulterior.stats._bootstrap import (
     mean_with_ci,
     normalized_probabilities,
 )
+from ulterior.stats._power import mde_of, minimum_detectable_effect
+from ulterior.stats._tests import PermutationTest, benjamini_hochberg, sign_flip_test
 
-__all__ = ["Estimate", "bootstrap_ci", "mean_with_ci", "normalized_probabilities"]
+__all__ = [
+    "Estimate",
+    "PermutationTest",
+    "benjamini_hochberg",
+    "bootstrap_ci",
+    "mde_of",
+    "mean_with_ci",
+    "minimum_detectable_effect",
+    "normalized_probabilities",
+    "sign_flip_test",
+]

@@ -1,5 +1,34 @@
-"""Suites: the behavioural battery. Each builds its items, scores them and reads them out."""
+"""Suites: the behavioural battery. Each builds its items, scores them and reads them out.
+
+Built in, in audit order: ``oversight-gap``, ``honeypot``, ``come-clean``, ``persona``,
+``training-game``, ``precursors``. Their scenario packs are package data
+(``ulterior/suites/packs/*.yaml``), written for ulterior.
+"""
 
 from ulterior.suites._base import Suite, SuiteRegistry, SuiteSettings, default_suites
+from ulterior.suites._classify import admits_hidden_goal, names_condition
+from ulterior.suites._come_clean import ComeCleanSuite
+from ulterior.suites._honeypot import HoneypotSuite
+from ulterior.suites._oversight_gap import OversightGapSuite
+from ulterior.suites._persona import PersonaSuite
+from ulterior.suites._precursors import PrecursorsSuite
+from ulterior.suites._risk_data import RISK_CATEGORIES, RiskCategory, load_risk_items
+from ulterior.suites._training_game import TrainingGameSuite
 
-__all__ = ["Suite", "SuiteRegistry", "SuiteSettings", "default_suites"]
+__all__ = [
+    "RISK_CATEGORIES",
+    "ComeCleanSuite",
+    "HoneypotSuite",
+    "OversightGapSuite",
+    "PersonaSuite",
+    "PrecursorsSuite",
+    "RiskCategory",
+    "Suite",
+    "SuiteRegistry",
+    "SuiteSettings",
+    "TrainingGameSuite",
+    "admits_hidden_goal",
+    "default_suites",
+    "load_risk_items",
+    "names_condition",
+]

@@ -1,0 +1,75 @@
+"""Wall time of the full default audit of the default model (issue 4 floor: <= 5 minutes).
+
+Runs ``ulterior audit`` exactly as a user would, in a fresh store (so no observation is
+reused), on the default model (already converted once; conversion is not timed). Writes
+``benchmarks/results/audit.json`` and leaves the audit's own output, summary.json and
+report.html, in ``benchmarks/results/audit-smollm2-135m/``. Run it alone on the machine:
+
+    flock /tmp/ulterior-bench.lock python benchmarks/bench_audit.py [--keep-store PATH]
+
+``--keep-store`` copies the fresh store there afterwards (to read the free-text replies).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODEL = "smollm2-135m"
+FLOOR_S = 300.0
+
+
+def main() -> None:
+    keep = Path(sys.argv[2]) if len(sys.argv) == 3 and sys.argv[1] == "--keep-store" else None
+    out = RESULTS / f"audit-{MODEL}"
+    out.mkdir(parents=True, exist_ok=True)
+    exe = shutil.which("ulterior") or "ulterior"
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "store.sqlite"
+        command = [exe, "audit", "--model", MODEL, "--out", str(out), "--store", str(store)]
+        shown = f"ulterior audit --model {MODEL} --out {out.relative_to(RESULTS.parent.parent)}"
+        load_before = os.getloadavg()
+        start = time.perf_counter()
+        subprocess.run(command, check=True, env={**os.environ, "TERM": "dumb"})
+        wall = time.perf_counter() - start
+        load_after = os.getloadavg()
+        if keep is not None:
+            shutil.copy(store, keep)
+    summary = json.loads((out / "summary.json").read_text())
+    import torch
+
+    result = {
+        "benchmark": "full default audit of the default model, fresh store",
+        "command": shown + " --store FRESH_TEMP_STORE",
+        "wall_s": round(wall, 1),
+        "floor_s": FLOOR_S,
+        "meets_floor": wall <= FLOOR_S,
+        "items_per_suite": {s["suite"]: s["n_items"] for s in summary["suites"]},
+        "presentations_scored": "each choice item in both option orders; come-clean also "
+                                "generates 16 free-text replies",
+        "subject": summary["subject"],
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after],
+        },
+    }
+    (RESULTS / "audit.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ulterior.suites as suites
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(suites.__all__) == sorted([
+        "RISK_CATEGORIES", "ComeCleanSuite", "HoneypotSuite", "OversightGapSuite",
+        "PersonaSuite", "PrecursorsSuite", "RiskCategory", "Suite", "SuiteRegistry",
+        "SuiteSettings", "TrainingGameSuite", "admits_hidden_goal", "default_suites",
+        "load_risk_items", "names_condition",
+    ])
+    for name in suites.__all__:
+        assert name.isupper() or getattr(suites, name).__module__.startswith("ulterior.")
+
+
+def test_default_registry_runs_the_six_suites_in_order() -> None:
+    assert suites.default_suites().names() == [
+        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "precursors"]
+
+
+def test_importing_suites_does_not_import_torch() -> None:
+    code = "import sys, ulterior.suites; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
