@@ -97,3 +97,14 @@ def test_too_long_item_fails_before_anything_is_written(store_path) -> None:
             score_items(FakeSubject("random", context_tokens=40), items, config=ScoreConfig(),
                         context=RunContext(store=store, show_progress=False))
         assert store.runs() == []
+
+
+def test_counterbalanced_run_reuses_written_order_observations(store_path) -> None:
+    with Store.open(store_path) as store:
+        context = RunContext(store=store, show_progress=False)
+        plain = score_items(FakeSubject("random"), _items(), context=context,
+                            config=ScoreConfig(counterbalance=False))
+        both = score_items(FakeSubject("random"), _items(), config=ScoreConfig(),
+                           context=context)
+    assert (plain.computed, both.computed, both.reused) == (20, 20, 20)
+    assert plain.run.id != both.run.id

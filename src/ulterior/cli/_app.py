@@ -5,6 +5,8 @@ import sys
 import typer
 
 from ulterior.cli._commands import audit, models, score
+from ulterior.cli._probe import monitor, probe_app
+from ulterior.cli._simulate import simulate_app
 
 app = typer.Typer(
     name="ulterior",
@@ -16,13 +18,9 @@ app = typer.Typer(
 app.command()(models)
 app.command()(score)
 app.command()(audit)
-
-try:  # the simulations ship as their own subpackage
-    from ulterior.cli._simulate import simulate_app
-except ImportError:  # pragma: no cover - only while that subpackage is absent
-    pass
-else:
-    app.add_typer(simulate_app, name="simulate", help="Simulate training/deployment regimes.")
+app.command()(monitor)
+app.add_typer(probe_app, name="probe", help="Linear deception probes on activations.")
+app.add_typer(simulate_app, name="simulate", help="Simulate training/deployment regimes.")
 
 
 def main() -> None:

@@ -123,6 +123,8 @@ def audit(
                          "precursor scales")] = None,
     risk_limit: Annotated[int, typer.Option("--risk-limit", min=1, help="Items per "
                           "advanced-ai-risk file")] = 20,
+    probe: Annotated[Path | None, typer.Option("--probe", help="Fitted probe directory: add "
+                     "a probe readout on the oversight-gap items (white-box models)")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -134,7 +136,7 @@ def audit(
 
     job = AuditJob(
         model=model, suites=tuple(suite or ()), limit=limit, out=out, alpha=alpha,
-        risk_data=risk_data, risk_limit=risk_limit, store=store,
+        risk_data=risk_data, risk_limit=risk_limit, probe=probe, store=store,
         dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
         resume=resume,
     )

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from ulterior import __version__
 from ulterior.jobs._common import SubjectJob
-from ulterior.records import AuditSummary
+from ulterior.models import Subject
+from ulterior.records import AuditSummary, SuiteResult
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext
 from ulterior.store import Store
@@ -27,6 +28,11 @@ class AuditJob(SubjectJob):
         default=None, description="advanced-ai-risk directory mapped onto the precursor scales."
     )
     risk_limit: int = Field(default=20, description="Items per advanced-ai-risk file.")
+    probe: Path | None = Field(
+        default=None,
+        description="Fitted probe directory (`ulterior probe fit`); white-box subjects then "
+        "get a probe readout on the oversight-gap items.",
+    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -38,16 +44,35 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _probe_readout(subject: Subject, job: AuditJob, context: RunContext) -> SuiteResult:
+    """The probe's score on the oversight-gap items, unobserved vs observed (paired)."""
+    from ulterior.errors import CapabilityError
+    from ulterior.probes import probe_readout
+    from ulterior.suites._oversight_gap import build_items
+    from ulterior.suites._packs import load_pack
+
+    if not subject.capabilities.activations:
+        raise CapabilityError(f"--probe needs a white-box subject; {subject.info.spec} is not")
+    items = build_items(load_pack("oversight_gap"), job.limit)
+    return probe_readout(subject, items, job.probe or Path(), context, alpha=job.alpha)
+
+
 def run_audit(job: AuditJob) -> AuditSummary:
     """Run the chosen suites on the subject and write ``OUT/summary.json`` and report."""
     registry = default_suites()
     names = list(job.suites) or registry.names()
     suites = [registry.create(name) for name in names]  # unknown names fail before loading
+    if job.probe is not None and not job.probe.is_dir():
+        from ulterior.errors import UsageError
+
+        raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
                              risk_data=job.risk_data, risk_limit=job.risk_limit)
     with job.load() as subject, Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
         results = tuple(suite.run(subject, settings, context) for suite in suites)
+        if job.probe is not None:
+            results += (_probe_readout(subject, job, context),)
         rung, evidence = highest_rung(results)
         summary = AuditSummary(
             subject=subject.info, seed=job.seed, limit=job.limit, alpha=job.alpha, suites=results,

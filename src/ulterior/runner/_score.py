@@ -82,8 +82,9 @@ def score_items(
     if not subject.capabilities.score_choices:
         raise CapabilityError(f"{subject.info.spec} cannot score choices")
     info = subject.info
+    # What changes an observation's value; counterbalancing only adds observations, so a
+    # written-order observation is shared by counterbalanced and plain runs.
     settings = {
-        "counterbalance": config.counterbalance,
         "prompt_format": info.prompt_format,
         "dtype": info.dtype,
         "scorer": "answer-logprob-sum/v1",
@@ -97,7 +98,8 @@ def score_items(
     ]
     run = Run(
         id=content_hash([job, info.fingerprint, settings_hash, sorted(keys)])[:20],
-        job=job, subject=info, settings=settings, settings_hash=settings_hash,
+        job=job, subject=info, settings={**settings, "counterbalance": config.counterbalance},
+        settings_hash=settings_hash,
         items_source=items_source, n_items=len(items), ulterior_version=__version__,
     )
     store = context.store

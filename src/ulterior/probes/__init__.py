@@ -1,0 +1,104 @@
+"""Look inside: activation capture, contrast datasets, linear probes and the transcript monitor.
+
+Capture is scoped (hooks removed in ``finally``), stops after the deepest requested layer
+and caches fp32 shards in the store's artifact directory. Probes follow scikit-learn
+(``fit(X, y)`` returns self, fitted state ends in ``_``) and save as safetensors + JSON.
+"""
+
+from ulterior.probes._capture import (
+    ActivationCapturer,
+    CaptureConfig,
+    CapturedBatch,
+    CaptureText,
+    forward_to_layer,
+    residual_hooks,
+)
+from ulterior.probes._datasets import (
+    ContrastDataset,
+    ContrastExample,
+    DatasetRegistry,
+    control_chat,
+    default_datasets,
+    defection_pairs,
+    instructed_pairs,
+    liar_questions,
+    negated_statements,
+    render_example,
+    split_by_group,
+    true_false_statements,
+)
+from ulterior.probes._estimators import (
+    CovAdjustedDiffMeanProbe,
+    DiffMeanProbe,
+    LogisticProbe,
+    Probe,
+    load_probe,
+    make_probe,
+)
+from ulterior.probes._evaluate import (
+    auroc,
+    auroc_with_ci,
+    calibrate_threshold,
+    evaluate_scores,
+    recall_at_fpr,
+)
+from ulterior.probes._fit import (
+    EvalConfig,
+    FitConfig,
+    evaluate_saved_probe,
+    fit_probe,
+    generalization_matrix,
+)
+from ulterior.probes._monitor import MonitorConfig, monitor_transcripts, read_transcripts
+from ulterior.probes._readout import SavedProbe, probe_readout, sign_flip_p_value
+from ulterior.probes._session import ProbeJob
+from ulterior.probes._shards import ShardStats, capture_cached
+from ulterior.probes._sweep import SweepConfig, sweep_layers
+
+__all__ = [
+    "ActivationCapturer",
+    "CaptureConfig",
+    "CaptureText",
+    "CapturedBatch",
+    "ContrastDataset",
+    "ContrastExample",
+    "CovAdjustedDiffMeanProbe",
+    "DatasetRegistry",
+    "DiffMeanProbe",
+    "EvalConfig",
+    "FitConfig",
+    "LogisticProbe",
+    "MonitorConfig",
+    "Probe",
+    "ProbeJob",
+    "SavedProbe",
+    "ShardStats",
+    "SweepConfig",
+    "auroc",
+    "auroc_with_ci",
+    "calibrate_threshold",
+    "capture_cached",
+    "control_chat",
+    "default_datasets",
+    "defection_pairs",
+    "evaluate_saved_probe",
+    "evaluate_scores",
+    "fit_probe",
+    "forward_to_layer",
+    "generalization_matrix",
+    "instructed_pairs",
+    "liar_questions",
+    "load_probe",
+    "make_probe",
+    "monitor_transcripts",
+    "negated_statements",
+    "probe_readout",
+    "read_transcripts",
+    "recall_at_fpr",
+    "render_example",
+    "residual_hooks",
+    "sign_flip_p_value",
+    "split_by_group",
+    "sweep_layers",
+    "true_false_statements",
+]

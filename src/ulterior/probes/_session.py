@@ -1,0 +1,171 @@
+"""Settings shared by the probe commands, and the session that turns datasets into features."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ulterior.errors import UsageError
+from ulterior.models import DEFAULT_MODEL, LoadOptions, Subject, load_subject
+from ulterior.probes._capture import ActivationCapturer, CaptureConfig
+from ulterior.probes._datasets import ContrastDataset, render_example, split_by_group
+from ulterior.probes._datasets import default_datasets as _default_datasets
+from ulterior.probes._shards import ShardStats, capture_cached
+from ulterior.runner import RunContext, progress
+from ulterior.store import Store, default_cache_dir, default_store_path
+
+# Independent random streams of RunContext.rng, one per purpose.
+STREAM_SAMPLE, STREAM_SPLIT, STREAM_BOOTSTRAP, STREAM_FOLDS = 11, 12, 13, 14
+CONTROL = "control"
+
+
+def name_stream(name: str) -> int:
+    """A stable integer for a name, to give each dataset its own random stream."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+
+
+class ProbeJob(BaseModel):
+    """Settings every probe command shares.
+
+    Activations are computed in ``dtype`` and kept in fp32; each dataset is sampled to at
+    most ``limit`` examples (whole contrast pairs) and split into train and test by pair, with
+    seeded randomness, so fit, eval and sweep with the same seed see the same splits.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(default=DEFAULT_MODEL, description="Model spec string (white-box).")
+    store: Path | None = Field(default=None, description="Store path (None: the default).")
+    data_root: Path | None = Field(
+        default=None, description="Folder holding the evaluation data folders "
+        "(azaria-mitchell-true-false, how-to-catch-an-ai-liar)."
+    )
+    dtype: Literal["bfloat16", "float32"] = Field(
+        default="bfloat16", description="Compute dtype of activation capture (stored fp32)."
+    )
+    prompt_format: Literal["chat", "plain"] | None = Field(
+        default=None, description="Force a prompt format (None: the model's own)."
+    )
+    seed: int = Field(default=0, description="Root seed: sampling, splits, CV folds, bootstrap.")
+    limit: int | None = Field(default=400, description="At most N examples per dataset.")
+    position: Literal["last", "mean"] = Field(
+        default="mean", description="Token position: last token or mean over the response."
+    )
+    test_fraction: float = Field(default=0.25, description="Share of pairs held out for test.")
+    fpr: float = Field(default=0.01, description="False-positive rate on the control set.")
+    n_resamples: int = Field(default=2000, description="Bootstrap resamples per CI.")
+    show_progress: bool = Field(default=True, description="Show progress.")
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if not 0.0 < value < 1.0:
+            raise ValueError("test fraction must be between 0 and 1")
+        return value
+
+    @field_validator("fpr")
+    @classmethod
+    def _fpr(cls, value: float) -> float:
+        if not 0.0 < value < 0.5:
+            raise ValueError("fpr must be between 0 and 0.5")
+        return value
+
+    def store_path(self) -> Path:
+        """The store to use."""
+        return self.store or default_store_path()
+
+    def load(self) -> Subject:
+        """Load the subject in the capture dtype (so capture needs no second copy)."""
+        options = LoadOptions(cache_dir=default_cache_dir(), dtype=self.dtype,
+                              prompt_format=self.prompt_format)
+        return load_subject(self.model, options)
+
+
+class ProbeSession:
+    """A loaded subject, its store and capturer: turns dataset names into feature matrices.
+
+    Built datasets and splits are remembered for the session; activations go through the
+    store's shard cache, so a second command on the same data computes nothing.
+    """
+
+    def __init__(self, job: ProbeJob, subject: Subject, context: RunContext) -> None:
+        self.job = job
+        self.subject = subject
+        self.context = context
+        self.capturer = ActivationCapturer(
+            subject, CaptureConfig(layers=(0,), positions=(job.position,), dtype=job.dtype)
+        )
+        self.n_layers = self.capturer.n_layers
+        self.stats = ShardStats()
+        self._registry = _default_datasets()
+        self._splits: dict[str, tuple[ContrastDataset, ContrastDataset]] = {}
+
+    def dataset_names(self) -> list[str]:
+        """Names of the datasets the session can build."""
+        return self._registry.names()
+
+    def build(self, name: str) -> ContrastDataset:
+        """The whole (sampled) dataset ``name``."""
+        rng = self.context.rng(STREAM_SAMPLE, name_stream(name))
+        root = self.job.data_root
+        if root is None and self._registry.specs.get(name, None) is not None \
+                and self._registry.specs[name].folder:
+            raise UsageError(f"dataset '{name}' reads evaluation data; pass --data-root")
+        limit = None if name == CONTROL else self.job.limit
+        return self._registry.build(name, root or Path("."), limit=limit, rng=rng)
+
+    def split(self, name: str) -> tuple[ContrastDataset, ContrastDataset]:
+        """Train and test parts of dataset ``name`` (split by pair, seeded by name)."""
+        if name not in self._splits:
+            data = self.build(name)
+            rng = self.context.rng(STREAM_SPLIT, name_stream(name))
+            self._splits[name] = split_by_group(data, self.job.test_fraction, rng)
+        return self._splits[name]
+
+    def features(self, dataset: ContrastDataset, layers: Sequence[int]) -> dict[int, np.ndarray]:
+        """Activations of ``dataset`` at ``layers`` and the session's position: (n, d) each."""
+        fmt = getattr(self.subject, "format")  # noqa: B009 - white-box subjects have one
+        texts = [render_example(e, fmt) for e in dataset.examples]
+        config = CaptureConfig(layers=tuple(layers), positions=(self.job.position,),
+                               dtype=self.job.dtype)
+        with progress(len(texts), f"activations {dataset.name}",
+                      enabled=self.job.show_progress) as advance:
+            batch = capture_cached(
+                self.capturer, texts, root=self.context.store.artifact_dir,
+                fingerprint=self.subject.info.fingerprint, config=config, stats=self.stats,
+                advance=advance,
+            )
+        return {layer: batch.pooled[(layer, self.job.position)] for layer in layers}
+
+    def control(self, layers: Sequence[int]) -> dict[int, np.ndarray]:
+        """Activations of the whole benign control set."""
+        return self.features(self.build(CONTROL), layers)
+
+    def bootstrap_rng(self, *parts: str) -> np.random.Generator:
+        """A bootstrap generator for one named readout."""
+        return self.context.rng(STREAM_BOOTSTRAP, *(name_stream(p) for p in parts))
+
+    def check_layers(self, layers: Sequence[int]) -> tuple[int, ...]:
+        """Validate 0-based layers against the model."""
+        bad = [layer for layer in layers if not 0 <= layer < self.n_layers]
+        if bad:
+            raise UsageError(f"layers {bad} out of range 0..{self.n_layers - 1}")
+        return tuple(layers)
+
+
+@contextmanager
+def open_session(job: ProbeJob, subject: Subject | None = None) -> Iterator[ProbeSession]:
+    """Load the subject (unless given) and open the store for a probe command."""
+    with Store.open(job.store_path()) as store:
+        context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
+        if subject is not None:
+            yield ProbeSession(job, subject, context)
+            return
+        with job.load() as loaded:
+            yield ProbeSession(job, loaded, context)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ulterior.probes import (
+    ActivationCapturer,
+    CaptureConfig,
+    CaptureText,
+    ShardStats,
+    capture_cached,
+)
+
+TEXTS = [CaptureText(f"Statement number {i}: the fox is quick.", 10) for i in range(7)]
+
+
+def test_shards_are_reused(tiny_subject: Any, tmp_path: Path) -> None:
+    config = CaptureConfig(layers=(0, 2), positions=("last", "mean", "all"), dtype="float32")
+    capturer = ActivationCapturer(tiny_subject, config)
+    fingerprint = tiny_subject.info.fingerprint
+    first = ShardStats()
+    a = capture_cached(capturer, TEXTS, root=tmp_path, fingerprint=fingerprint,
+                       chunk_size=3, stats=first)
+    assert first.reused == 0 and first.computed == 3 * 2 * 3  # chunks x layers x positions
+    assert len(list((tmp_path / "activations").rglob("*.safetensors"))) == 18
+
+    second = ShardStats()
+    b = capture_cached(capturer, TEXTS, root=tmp_path, fingerprint=fingerprint,
+                       chunk_size=3, stats=second)
+    assert second.computed == 0 and second.reused == 18
+    for key in a.pooled:
+        np.testing.assert_array_equal(a.pooled[key], b.pooled[key])
+    np.testing.assert_array_equal(a.tokens[2], b.tokens[2])
+    np.testing.assert_array_equal(a.offsets, b.offsets)
+    direct = capturer.capture(TEXTS)
+    np.testing.assert_allclose(direct.pooled[(2, "mean")], b.pooled[(2, "mean")], atol=1e-5)
+    np.testing.assert_array_equal(direct.offsets, b.offsets)
+
+
+def test_only_missing_layers_are_computed(tiny_subject: Any, tmp_path: Path) -> None:
+    capturer = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="float32"))
+    fingerprint = tiny_subject.info.fingerprint
+    capture_cached(capturer, TEXTS, root=tmp_path, fingerprint=fingerprint)
+    stats = ShardStats()
+    more = CaptureConfig(layers=(1, 3), dtype="float32")
+    capture_cached(capturer, TEXTS, root=tmp_path, fingerprint=fingerprint, config=more,
+                   stats=stats)
+    assert stats.reused == 2 and stats.computed == 2  # layer 1 reused, layer 3 new
+
+
+def test_changed_text_or_dtype_misses_the_cache(tiny_subject: Any, tmp_path: Path) -> None:
+    fingerprint = tiny_subject.info.fingerprint
+    fp32 = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="float32"))
+    bf16 = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="bfloat16"))
+    capture_cached(fp32, TEXTS, root=tmp_path, fingerprint=fingerprint)
+    stats = ShardStats()
+    capture_cached(bf16, TEXTS, root=tmp_path, fingerprint=fingerprint, stats=stats)
+    assert stats.reused == 0
+    stats = ShardStats()
+    edited = [*TEXTS[:-1], CaptureText(TEXTS[-1].text + "!", 10)]
+    capture_cached(fp32, edited, root=tmp_path, fingerprint=fingerprint, stats=stats)
+    assert stats.reused == 0 and stats.computed == 2
