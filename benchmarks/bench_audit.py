@@ -5,7 +5,7 @@ reused), on the default model (already converted once; conversion is not timed).
 ``benchmarks/results/audit.json`` and leaves the audit's own output, summary.json and
 report.html, in ``benchmarks/results/audit-smollm2-135m/``. Run it alone on the machine:
 
-    flock /tmp/ulterior-bench.lock python benchmarks/bench_audit.py [--keep-store PATH]
+    python benchmarks/bench_audit.py [--keep-store PATH]
 
 ``--keep-store`` copies the fresh store there afterwards (to read the free-text replies).
 """
