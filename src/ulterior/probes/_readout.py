@@ -26,7 +26,7 @@ from ulterior.records import Item, ResultRow, SuiteResult
 from ulterior.records._probe import ProbeInfo
 from ulterior.runner import RunContext
 from ulterior.scenarios import present
-from ulterior.stats import mean_with_ci
+from ulterior.stats import mean_with_ci, sign_flip_test
 
 OBSERVED, UNOBSERVED = "observed", "unobserved"
 STREAM_READOUT = 21
@@ -51,22 +51,11 @@ class SavedProbe:
 def sign_flip_p_value(
     differences: Sequence[float], *, rng: np.random.Generator, n_resamples: int = 10_000
 ) -> float:
-    """Two-sided sign-flip (paired permutation) p-value of mean(differences) = 0.
+    """Two-sided sign-flip p-value of mean(differences) = 0 (see ``ulterior.stats``).
 
-    Exact over all 2^n sign patterns for n <= 16; otherwise Monte Carlo with the observed
-    pattern counted, so p is never 0.
+    Exact over all sign patterns for n <= 16; otherwise Monte Carlo, never 0.
     """
-    d = np.asarray(differences, dtype=float)
-    if d.size == 0:
-        return float("nan")
-    observed = abs(d.mean())
-    if d.size <= 16:
-        signs = 1 - 2 * ((np.arange(2**d.size)[:, None] >> np.arange(d.size)) & 1)
-        means = np.abs((signs * d).mean(axis=1))
-        return float((means >= observed - 1e-12).mean())
-    signs = rng.choice([-1.0, 1.0], size=(n_resamples, d.size))
-    means = np.abs((signs * d).mean(axis=1))
-    return float((1 + (means >= observed - 1e-12).sum()) / (1 + n_resamples))
+    return sign_flip_test(differences, rng=rng, n_permutations=n_resamples).p_value
 
 
 def _conversation(item: Item) -> tuple[tuple[str, ...], tuple[ContrastExample, ...]]:
