@@ -10,7 +10,7 @@ import numpy as np
 
 from ulterior.errors import UlteriorError
 from ulterior.models import Subject
-from ulterior.records import Item, Observation, ResultRow
+from ulterior.records import Item, Observation, ResultRow, SuiteResult
 from ulterior.runner import RunContext, ScoreConfig, ScoreOutcome, score_items
 from ulterior.stats import (
     benjamini_hochberg,
@@ -172,3 +172,24 @@ def flag_evidence(flagged: Sequence[ResultRow]) -> str:
     best = pooled[0] if pooled else min(flagged, key=lambda r: r.p_adjusted or 1.0)
     more = f" ({len(flagged)} readouts flagged)" if len(flagged) > 1 else ""
     return describe(best) + more
+
+
+def suite_result(
+    suite: str,
+    description: str,
+    rows: Sequence[ResultRow],
+    notes: Sequence[str],
+    *,
+    run_id: str,
+    n_items: int,
+    rung_if_flagged: int,
+    evidence: str,
+) -> SuiteResult:
+    """Assemble a suite's result; the ladder rung and its evidence apply only if a row flags."""
+    flagged = [r for r in rows if r.flagged]
+    return SuiteResult(
+        suite=suite, description=description, rows=tuple(rows),
+        ladder_rung=rung_if_flagged if flagged else None,
+        evidence=f"{evidence}: {flag_evidence(flagged)}" if flagged else "",
+        notes=tuple(notes), run_ids=(run_id,), n_items=n_items, flagged=bool(flagged),
+    )
