@@ -14,7 +14,9 @@ last token and averaged over the response, for N prompts of the default model (t
 statements as chat turns). Every method gets the same padded batches and returns the same
 fp32 arrays. TransformerLens and nnsight run at their defaults: fp32, full forward, their own
 attention implementation (the bridge switches the model to eager attention). ulterior runs
-its defaults: bf16 compute, fp32 storage, stop after the deepest layer, no output layer.
+its defaults: ``mixed`` compute (fp32 weights and residual stream, bf16 matrix products in the
+linear layers), fp32 storage, stop after the deepest layer, no output layer; and, as
+``ulterior_bf16``, the same with bf16 weights and activations throughout.
 
 Also measured: agreement (cosine) of each method with an fp32 reference, and the cost of
 capturing only layer L (0-based, so L+1 blocks run) relative to a full forward pass.
@@ -35,6 +37,7 @@ import numpy as np
 import torch
 
 from ulterior.models import BUNDLED_MODELS, DEFAULT_MODEL, LoadOptions, load_subject
+from ulterior.models._hf import compute_mode
 from ulterior.models._hf_load import convert_gguf
 from ulterior.probes import (
     ActivationCapturer,
@@ -126,8 +129,8 @@ def nnsight_trace(lm: Any, ids: torch.Tensor, mask: torch.Tensor,
     return dict(zip(layers, saved, strict=True))
 
 
-def full_forward(model: Any, batches: list[Batch]) -> None:
-    with torch.inference_mode():
+def full_forward(model: Any, batches: list[Batch], mode: str) -> None:
+    with torch.inference_mode(), compute_mode(model, mode):
         for _, ids, mask, _ in batches:
             model(input_ids=ids, attention_mask=mask, use_cache=False)
 
@@ -185,7 +188,8 @@ def main() -> None:
     texts = [render_example(e, subject.format) for e in data.examples][: args.n]  # type: ignore[attr-defined]
     n = len(texts)
 
-    ours = ActivationCapturer(subject, CaptureConfig(layers=layers))  # defaults: bf16, early stop
+    ours = ActivationCapturer(subject, CaptureConfig(layers=layers))  # defaults: mixed, early stop
+    ours_bf16 = ActivationCapturer(subject, CaptureConfig(layers=layers, dtype="bfloat16"))
     reference_capturer = ActivationCapturer(
         subject, CaptureConfig(layers=layers, dtype="float32", stop_early=False))
     batches = make_batches(ours, texts)
@@ -195,6 +199,7 @@ def main() -> None:
     warm = texts[:8]
     warm_batches = make_batches(ours, warm)
     run_ulterior(ours, warm)
+    run_ulterior(ours_bf16, warm)
     run_bridge(bridge, warm_batches, layers, len(warm), d)
     run_nnsight(lm, nnsight_trace, warm_batches, layers, len(warm), d)
 
@@ -202,11 +207,13 @@ def main() -> None:
     results: dict[str, Result] = {}
     methods = [
         ("ulterior", lambda: run_ulterior(ours, texts)),
+        ("ulterior_bf16", lambda: run_ulterior(ours_bf16, texts)),
         ("transformer_lens_bridge", lambda: run_bridge(bridge, batches, layers, n, d)),
         ("nnsight", lambda: run_nnsight(lm, nnsight_trace, batches, layers, n, d)),
     ]
     for repeat in range(args.repeats):  # interleaved and rotated: load drift hits all alike
-        for name, fn in methods[repeat % 3 :] + methods[: repeat % 3]:
+        turn = repeat % len(methods)
+        for name, fn in methods[turn:] + methods[:turn]:
             elapsed, results[name] = timed(fn, 1, name)
             times[name] = min(times.get(name, float("inf")), elapsed)
         print({k: round(v, 2) for k, v in times.items()}, flush=True)
@@ -215,13 +222,14 @@ def main() -> None:
     t32, results["ulterior_fp32"] = timed(lambda: run_ulterior(ours32, texts), 1,
                                           "ulterior_fp32_early_stop")
 
-    # Cost of one layer relative to a full forward (logits included) in the same dtype.
-    bf16_model = ours.model
-    full, _ = timed(lambda: full_forward(bf16_model, batches), args.repeats, "full_forward")
+    # Cost of one layer relative to a full forward (logits included) in the default mode.
+    mode = ours.config.dtype
+    full, _ = timed(lambda: full_forward(ours.model, batches, mode), args.repeats,
+                    "full_forward")
     layer_cost = []
     for layer in (n_layers // 4, n_layers // 2, 3 * n_layers // 4):
         one = ActivationCapturer(subject, CaptureConfig(layers=(layer,), positions=("last",)))
-        one.model = bf16_model
+        one.model = ours.model  # no second copy when the default mode needs one
         elapsed, _ = timed(lambda one=one: one.capture(texts), args.repeats, f"layer{layer}")
         bound = (layer + 1) / n_layers + 0.10
         layer_cost.append({"layer": layer, "blocks_run": layer + 1, "seconds": elapsed,
@@ -236,15 +244,18 @@ def main() -> None:
                 "batches": len(batches), "repeats": args.repeats, "timing": "best of repeats"},
         "seconds": {**times, "ulterior_fp32_early_stop": t32},
         "cpu_seconds": CPU_SECONDS,
+        "default_dtype": mode,
         "speedup_of_ulterior": {k: times[k] / times["ulterior"]
-                                for k in ("transformer_lens_bridge", "nnsight")},
+                                for k in ("transformer_lens_bridge", "nnsight", "ulterior_bf16")},
+        "speedup_of_ulterior_bf16": {k: times[k] / times["ulterior_bf16"]
+                                     for k in ("transformer_lens_bridge", "nnsight")},
         "speedup_of_ulterior_cpu_time": {
             k: CPU_SECONDS[k] / CPU_SECONDS["ulterior"]
             for k in ("transformer_lens_bridge", "nnsight")},
         "min_cosine_vs_fp32_reference": {k: cosines(v, reference) for k, v in results.items()},
         "reference": "ulterior hooks, fp32, full forward (no early stop); nnsight fp32 is an "
                      "independent check of the same site",
-        "layer_cost": {"full_forward_bf16_seconds": full, "layers": layer_cost},
+        "layer_cost": {"dtype": mode, "full_forward_seconds": full, "layers": layer_cost},
         "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(),
                         "machine": platform.machine(), "python": platform.python_version()},
     }

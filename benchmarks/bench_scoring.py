@@ -8,12 +8,18 @@ All three score the same human-written advanced-ai-risk items, rendered the same
 plain ``Human: ... Assistant:`` format, options in their written order, answers " (A)",
 " (B)", ...), with the same default model, in the same process and run:
 
-(a) ulterior ``score_choices`` (fp32: packed answers, the shared prefix computed once),
+(a) ulterior ``score_choices`` (packed answers, the shared prefix computed once) in its three
+    compute modes: ``float32``; ``mixed`` (the CPU default where the CPU has native bf16:
+    fp32 weights and residual stream, bf16 matrix products in the linear layers, fp32
+    output layer); ``bfloat16`` (bf16 throughout),
 (b) the per-item fp32 transformers loop a researcher would write (one forward pass per answer),
 (c) lm-evaluation-harness's HF log-likelihood backend on a local task file (offline), at its
     fast setting (bf16, batch 16) and in fp32.
 
-Model loading is excluded from every timing. Results go to benchmarks/results/scoring.json.
+Model loading is excluded from every timing. ulterior fp32 and mixed are timed twice (median),
+the others once. Agreement is the largest absolute difference of normalized choice
+probabilities from the naive fp32 loop, over all items. Results go to
+benchmarks/results/scoring.json.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import numpy as np
 import torch
 
 from ulterior.models import ChoiceRequest, LoadOptions, load_subject
-from ulterior.models._hf import HFSubject
+from ulterior.models._hf import HFSubject, resolve_dtype
 from ulterior.models._prompt import render_plain
 from ulterior.records import Message
 from ulterior.scenarios import load_items, presentations
@@ -127,8 +133,11 @@ def main() -> None:
                                                     prompt_format="plain"))
     bf16 = load_subject("smollm2-135m", LoadOptions(cache_dir=cache, dtype="bfloat16",
                                                     prompt_format="plain"))
+    mixed = load_subject("smollm2-135m", LoadOptions(cache_dir=cache, dtype="mixed",
+                                                     prompt_format="plain"))
     model_dir = Path(fp32.model.name_or_path)
-    run_ulterior(fp32, items[:16])  # warm-up: first-call allocations
+    for subject in (fp32, mixed, bf16):
+        run_ulterior(subject, items[:16])  # warm-up: first-call allocations
     run_naive(fp32, items[:4])
 
     results: dict[str, dict] = {}
@@ -143,8 +152,12 @@ def main() -> None:
     timings["lm_eval_fp32_b16"], scores["lm_eval_fp32_b16"] = [t], lm32
     t, ours_bf16 = run_ulterior(bf16, items)
     timings["ulterior_bf16"], scores["ulterior_bf16"] = [t], ours_bf16
+    t, ours_mixed = run_ulterior(mixed, items)
+    timings["ulterior_mixed"], scores["ulterior_mixed"] = [t], ours_mixed
     t, _ = run_ulterior(fp32, items)  # again, to show run-to-run spread
     timings["ulterior_fp32"].append(t)
+    t, _ = run_ulterior(mixed, items)
+    timings["ulterior_mixed"].append(t)
 
     for name, values in timings.items():
         seconds = float(np.median(values))
@@ -153,14 +166,15 @@ def main() -> None:
             "items_per_s": round(n / seconds, 2),
             "max_abs_prob_diff_vs_naive_fp32": round(max_prob_diff(scores[name], naive), 5),
         }
-    ours_rate = results["ulterior_fp32"]["items_per_s"]
-    ratios = {f"ulterior_fp32_over_{k}": round(ours_rate / v["items_per_s"], 2)
-              for k, v in results.items() if k != "ulterior_fp32"}
+    ratios = {f"{ours}_over_{k}": round(results[ours]["items_per_s"] / v["items_per_s"], 2)
+              for ours in ("ulterior_fp32", "ulterior_mixed")
+              for k, v in results.items() if k != ours}
     report = {
         "command": f"python benchmarks/bench_scoring.py --items {args.items}",
         "model": "smollm2-135m (SmolLM2-135M-Instruct, Q4_1 GGUF de-quantized)",
         "items": n, "answers": sum(len(a) for _, a in items),
         "prompt_format": "plain (Human/Assistant), options in written order",
+        "auto_dtype_here": resolve_dtype("auto"),
         "machine": {"python": sys.version.split()[0], "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "platform": platform.platform(),
                     "processor": platform.processor()},

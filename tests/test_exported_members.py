@@ -15,12 +15,14 @@ PUBLIC = {
                         "Conversation", "FakeSubject", "GenerationSettings", "LoadOptions",
                         "PromptFormat", "Subject", "SubjectRegistry", "default_registry",
                         "load_subject", "render_plain"],
-    "ulterior.store": ["RunStatus", "Store", "default_cache_dir", "default_store_path"],
+    "ulterior.store": ["RunStatus", "Store", "default_cache_dir", "default_organisms_dir",
+                       "default_store_path"],
     "ulterior.scenarios": ["Presentation", "load_items", "parse_labelled_options", "present",
                            "presentations", "read_jsonl"],
     "ulterior.runner": ["ChoiceSummary", "RunContext", "ScoreConfig", "ScoreOutcome",
                         "progress", "score_items", "summarize_choices"],
-    "ulterior.jobs": ["AuditJob", "ScoreJob", "ScoreReport", "run_audit", "run_score"],
+    "ulterior.jobs": ["AuditJob", "OrganismJob", "ScoreJob", "ScoreReport", "ValidateJob",
+                      "run_audit", "run_organism_train", "run_score", "run_validate"],
 }
 
 

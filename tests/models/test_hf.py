@@ -8,8 +8,9 @@ import torch
 
 from ulterior.errors import ContextLengthError, ModelLoadError
 from ulterior.models import ChoiceRequest, GenerationSettings, LoadOptions, load_subject
-from ulterior.models._hf import HFSubject
+from ulterior.models._hf import HFSubject, bf16_matmuls, cpu_has_bf16
 from ulterior.records import Message
+from ulterior.stats import normalized_probabilities
 
 
 def _subject(directory: Path, tmp_path: Path, **kwargs) -> HFSubject:
@@ -58,9 +59,75 @@ def test_small_token_budget_gives_same_scores(tiny_llama_dir, tmp_path) -> None:
         assert got == pytest.approx(want, abs=1e-4)
 
 
-def test_auto_dtype_is_fp32_on_cpu(tiny_llama_dir, tmp_path) -> None:
-    assert _subject(tiny_llama_dir, tmp_path).info.dtype == "float32"
-    assert _subject(tiny_llama_dir, tmp_path, dtype="bfloat16").info.dtype == "bfloat16"
+def test_auto_dtype_is_mixed_on_a_cpu_with_bf16(tiny_llama_dir, tmp_path) -> None:
+    auto = _subject(tiny_llama_dir, tmp_path)
+    assert auto.info.dtype == ("mixed" if cpu_has_bf16() else "float32")
+    assert auto.model.dtype == torch.float32
+    assert _subject(tiny_llama_dir, tmp_path, dtype="float32").info.dtype == "float32"
+    bf16 = _subject(tiny_llama_dir, tmp_path, dtype="bfloat16")
+    assert bf16.info.dtype == "bfloat16" and bf16.model.dtype == torch.bfloat16
+
+
+def _max_errors(got, want) -> tuple[float, float]:
+    """Largest log-probability error and largest normalized-probability error."""
+    logp = max(abs(g - w) for a, b in zip(got, want, strict=True)
+               for g, w in zip(a, b, strict=True))
+    prob = max(float(abs(normalized_probabilities(a) - normalized_probabilities(b)).max())
+               for a, b in zip(got, want, strict=True))
+    return logp, prob
+
+
+def test_mixed_scores_agree_with_fp32_closer_than_bf16(tiny_llama_dir, tmp_path) -> None:
+    requests = REQUESTS + [
+        ChoiceRequest((Message(role="user", content="Logging is disabled. " * k),),
+                      ("(A)", "(B)", "Yes")) for k in (3, 9, 27)
+    ]
+    fp32 = _subject(tiny_llama_dir, tmp_path, dtype="float32").score_choices(requests)
+    mixed = _subject(tiny_llama_dir, tmp_path, dtype="mixed")
+    assert mixed.info.dtype == "mixed" and mixed.model.dtype == torch.float32
+    mixed_logp, mixed_prob = _max_errors(mixed.score_choices(requests), fp32)
+    bf16 = _subject(tiny_llama_dir, tmp_path, dtype="bfloat16").score_choices(requests)
+    bf16_logp, _ = _max_errors(bf16, fp32)
+    # measured: mixed 2e-4, bf16 1.3e-3 (log-probabilities of the random tiny model)
+    assert mixed_logp < 1e-3 and mixed_prob < 1e-4
+    if cpu_has_bf16():  # else oneDNN may compute in fp32 and mixed is exact
+        assert mixed_logp > 0, "the bf16 matrix products did not run"
+        assert mixed_logp < bf16_logp / 2
+    assert torch.backends.mkldnn.matmul.fp32_precision == "none"
+
+
+def test_bf16_matmuls_is_scoped_and_restored_after_errors(tiny_llama_dir, tmp_path) -> None:
+    model = _subject(tiny_llama_dir, tmp_path, dtype="float32").model
+    seen: list[str] = []
+    probe = model.model.layers[0].mlp.down_proj.register_forward_hook(
+        lambda *_: seen.append(torch.backends.mkldnn.matmul.fp32_precision))
+    head = model.get_output_embeddings().register_forward_hook(
+        lambda *_: seen.append("head:" + torch.backends.mkldnn.matmul.fp32_precision))
+
+    def hook_count() -> int:
+        return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+    before = hook_count()
+    try:
+        with bf16_matmuls(model), torch.inference_mode():
+            assert hook_count() > before
+            model(input_ids=torch.tensor([[5, 6, 7]]))
+        # inside its own forward a block's linear layer sees bf16; the output layer does not
+        assert seen == ["bf16", "head:none"]
+        assert torch.backends.mkldnn.matmul.fp32_precision == "none"
+        def fail(*_: object) -> None:
+            raise RuntimeError("boom")
+
+        failing = model.model.layers[0].self_attn.q_proj.register_forward_hook(fail)
+        with pytest.raises(RuntimeError, match="boom"), bf16_matmuls(model), \
+                torch.inference_mode():
+            model(input_ids=torch.tensor([[5, 6, 7]]))  # fails while a linear layer runs
+        failing.remove()
+        assert hook_count() == before
+        assert torch.backends.mkldnn.matmul.fp32_precision == "none"
+    finally:
+        probe.remove()
+        head.remove()
 
 
 def test_request_longer_than_context_is_refused(tiny_llama_dir, tmp_path) -> None:

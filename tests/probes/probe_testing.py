@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-DATA_ROOT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ulterior_testing import SHARED_DATA
+
+DATA_ROOT = SHARED_DATA
 
 
 def planted(n: int, d: int, seed: int, strength: float = 1.5) -> tuple[np.ndarray, np.ndarray,

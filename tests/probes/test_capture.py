@@ -28,7 +28,7 @@ def _hook_count(model: Any) -> int:
 
 def test_hooks_removed_after_exception(tiny_subject: Any) -> None:
     model = tiny_subject.model
-    with pytest.raises(RuntimeError, match="boom"), residual_hooks(model, [0, 2]):
+    with pytest.raises(RuntimeError, match="boom"), residual_hooks(model, [0, 1]):
         assert _hook_count(model) == 2
         raise RuntimeError("boom")
     assert _hook_count(model) == 0
@@ -52,11 +52,11 @@ def test_forward_stops_after_deepest_layer(tiny_subject: Any) -> None:
     handles = [block.register_forward_hook(lambda m, a, o, i=i: ran.append(i))
                for i, block in enumerate(decoder_blocks(model))]
     try:
-        forward_to_layer(model, [1], {"input_ids": torch.tensor([[5, 6, 7]])})
-        assert ran == [0, 1]
+        forward_to_layer(model, [0], {"input_ids": torch.tensor([[5, 6, 7]])})
+        assert ran == [0]
         ran.clear()
-        forward_to_layer(model, [1], {"input_ids": torch.tensor([[5, 6, 7]])}, stop_early=False)
-        assert ran == [0, 1, 2, 3]
+        forward_to_layer(model, [0], {"input_ids": torch.tensor([[5, 6, 7]])}, stop_early=False)
+        assert ran == [0, 1]
     finally:
         for handle in handles:
             handle.remove()
@@ -66,7 +66,7 @@ def test_capture_matches_hidden_states(tiny_subject: Any) -> None:
     import torch
 
     capturer = ActivationCapturer(
-        tiny_subject, CaptureConfig(layers=(0, 2), positions=("last", "mean", "all"),
+        tiny_subject, CaptureConfig(layers=(0, 1), positions=("last", "mean", "all"),
                                     dtype="float32")
     )
     batch = capturer.capture(TEXTS)
@@ -74,20 +74,26 @@ def test_capture_matches_hidden_states(tiny_subject: Any) -> None:
     for i, (ids, first) in enumerate(encoded):
         with torch.inference_mode():
             out = tiny_subject.model(input_ids=torch.tensor([ids]), output_hidden_states=True)
-        for layer in (0, 2):
-            states = out.hidden_states[layer + 1][0].numpy()
-            np.testing.assert_allclose(batch.pooled[(layer, "last")][i], states[-1], atol=1e-4)
-            np.testing.assert_allclose(batch.pooled[(layer, "mean")][i],
-                                       states[first:].mean(axis=0), atol=1e-4)
-            tokens = batch.tokens[layer][batch.offsets[i] : batch.offsets[i + 1]]
-            np.testing.assert_allclose(tokens, states[first:], atol=1e-4)
+        states = out.hidden_states[1][0].numpy()  # after block 0
+        np.testing.assert_allclose(batch.pooled[(0, "last")][i], states[-1], atol=1e-4)
+        np.testing.assert_allclose(batch.pooled[(0, "mean")][i], states[first:].mean(axis=0),
+                                   atol=1e-4)
+        tokens = batch.tokens[0][batch.offsets[i] : batch.offsets[i + 1]]
+        np.testing.assert_allclose(tokens, states[first:], atol=1e-4)
+        # transformers reports the last block (1) after the final norm; capture keeps it before
+        last = batch.tokens[1][batch.offsets[i] : batch.offsets[i + 1]]
+        with torch.inference_mode():
+            normed = tiny_subject.model.model.norm(torch.from_numpy(last)).numpy()
+        np.testing.assert_allclose(normed, out.hidden_states[2][0][first:].numpy(), atol=1e-4)
+        np.testing.assert_allclose(batch.pooled[(1, "last")][i], last[-1], atol=1e-6)
+        np.testing.assert_allclose(batch.pooled[(1, "mean")][i], last.mean(axis=0), atol=1e-5)
     # the response of the first text starts after the prompt, the second text is all response
     assert encoded[0][1] > 0 and encoded[1][1] == 0
 
 
 def test_batching_does_not_change_values(tiny_subject: Any) -> None:
-    wide = ActivationCapturer(tiny_subject, CaptureConfig(layers=(3,), dtype="float32"))
-    narrow = ActivationCapturer(tiny_subject, CaptureConfig(layers=(3,), dtype="float32",
+    wide = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="float32"))
+    narrow = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="float32",
                                                             token_budget=8, max_batch=1))
     a, b = wide.capture(TEXTS), narrow.capture(TEXTS)
     for key in a.pooled:
@@ -97,14 +103,14 @@ def test_batching_does_not_change_values(tiny_subject: Any) -> None:
 def test_bf16_capture_keeps_subject_in_fp32(tiny_subject: Any) -> None:
     import torch
 
-    capturer = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,)))
+    capturer = ActivationCapturer(tiny_subject, CaptureConfig(layers=(1,), dtype="bfloat16"))
     assert capturer.model.dtype == torch.bfloat16
     assert tiny_subject.model.dtype == torch.float32
     assert capturer.capture(TEXTS).pooled[(1, "mean")].dtype == np.float32
 
 
 def test_bad_layers_and_positions_are_usage_errors(tiny_subject: Any) -> None:
-    with pytest.raises(UsageError, match="out of range"), residual_hooks(tiny_subject.model, [4]):
+    with pytest.raises(UsageError, match="out of range"), residual_hooks(tiny_subject.model, [2]):
         pass
     with pytest.raises(UsageError):
         CaptureConfig(layers=(0,), positions=("first",))  # type: ignore[arg-type]

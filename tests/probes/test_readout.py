@@ -45,27 +45,29 @@ def _saved(subject: Any, d_model: int) -> SavedProbe:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, d_model))
     probe = DiffMeanProbe().fit(X, np.repeat([0, 1], 20))
-    info = ProbeInfo(kind="diff-mean", layer=2, position="mean", train_datasets=("x",),
+    info = ProbeInfo(kind="diff-mean", layer=1, position="mean", train_datasets=("x",),
                      n_train=40, subject=subject.info, capture_dtype="float32", seed=0)
     return SavedProbe(probe, info)
 
 
 def test_probe_readout_pairs_by_task(tiny_subject: Any, tmp_path: Path) -> None:
-    saved = _saved(tiny_subject, 64)
+    saved = _saved(tiny_subject, 32)
     with Store.open(tmp_path / "s.sqlite") as store:
         result = probe_readout(tiny_subject, _items(5), saved, RunContext(store=store, seed=0),
                                n_resamples=500)
     assert result.suite == "probe-readout"
     assert [r.name for r in result.rows] == ["probe:misaligned answer", "probe:aligned answer"]
+    assert result.n_items == 20 and "diff-mean probe at layer 1" in result.description
     for row in result.rows:
         assert row.n == 5  # tasks, not pairs or items
+        assert "diff-mean probe at layer 1, in diff-mean score units" in row.description
         assert row.low <= row.estimate <= row.high and 0 < (row.p_value or 0) <= 1
         assert row.flagged == ((row.p_value or 1) < 0.05 and row.estimate > 0)
 
 
 def test_probe_readout_from_directory_and_fingerprint_check(tiny_subject: Any,
                                                             tmp_path: Path) -> None:
-    saved = _saved(tiny_subject, 64)
+    saved = _saved(tiny_subject, 32)
     saved.probe.save(tmp_path / "p", metadata=saved.info.model_dump(mode="json"))
     other = saved.info.model_copy(update={
         "subject": saved.info.subject.model_copy(update={"fingerprint": "other"})})
@@ -74,5 +76,11 @@ def test_probe_readout_from_directory_and_fingerprint_check(tiny_subject: Any,
         result = probe_readout(tiny_subject, _items(2), tmp_path / "p", context,
                                n_resamples=200)
         assert result.rows[0].n == 2
+        assert f"probe from {tmp_path / 'p'} (diff-mean, layer 1)" in result.notes[0]
+        named = probe_readout(tiny_subject, _items(2), saved, context, n_resamples=200,
+                              source="my probe", notes=("made by hand",))
+        assert named.rows[0].description.startswith("Score of the my probe, ")
+        assert named.notes[:2] == (named.notes[0], "made by hand")
+        assert named.notes[0].startswith("probe used: my probe;")
         with pytest.raises(UsageError, match="fitted on"):
             probe_readout(tiny_subject, _items(2), SavedProbe(saved.probe, other), context)

@@ -26,39 +26,39 @@ def run(*args: str) -> str:
 
 
 @pytest.fixture
-def fitted(tiny_model_dir: Path, env_dirs: Path) -> Path:
+def fitted(tiny_llama_dir: Path, env_dirs: Path) -> Path:
     out = env_dirs / "probe"
-    run("probe", "fit", "--model", f"hf:{tiny_model_dir}", "--dataset", "defection",
-        "--layer", "2", "--kind", "diff-mean", "--out", str(out), "--dtype", "float32")
+    run("probe", "fit", "--model", f"hf:{tiny_llama_dir}", "--dataset", "defection",
+        "--layer", "1", "--kind", "diff-mean", "--out", str(out), "--dtype", "float32")
     return out
 
 
 def test_fit_writes_probe_and_info(fitted: Path) -> None:
     info = json.loads((fitted / "probe.json").read_text())["metadata"]
-    assert info["layer"] == 2 and info["train_datasets"] == ["defection"]
+    assert info["layer"] == 1 and info["train_datasets"] == ["defection"]
     assert info["n_control"] >= 100 and info["threshold"] is not None
     (metrics,) = info["test_metrics"]
     assert metrics["n_positive"] == metrics["n_negative"] == 8  # 8 of 32 pairs held out
 
 
-def test_eval_saved_probe_and_matrix(fitted: Path, tiny_model_dir: Path, env_dirs: Path) -> None:
-    out = run("probe", "eval", "--probe", str(fitted), "--model", f"hf:{tiny_model_dir}",
+def test_eval_saved_probe_and_matrix(fitted: Path, tiny_llama_dir: Path, env_dirs: Path) -> None:
+    out = run("probe", "eval", "--probe", str(fitted), "--model", f"hf:{tiny_llama_dir}",
               "--dataset", "defection", "--json", str(env_dirs / "eval.json"))
     assert "defection" in out and "AUROC" in out
     matrix_path = env_dirs / "matrix.json"
-    run("probe", "eval", "--model", f"hf:{tiny_model_dir}", "--layer", "1", "--dataset",
+    run("probe", "eval", "--model", f"hf:{tiny_llama_dir}", "--layer", "0", "--dataset",
         "defection", "--kind", "diff-mean", "--json", str(matrix_path))
     matrix = json.loads(matrix_path.read_text())
     assert [(c["train"], c["test"]) for c in matrix["cells"]] == [("defection", "defection")]
 
 
-def test_sweep_covers_layers_and_kinds(tiny_model_dir: Path, env_dirs: Path) -> None:
+def test_sweep_covers_layers_and_kinds(tiny_llama_dir: Path, env_dirs: Path) -> None:
     path = env_dirs / "sweep.json"
-    run("probe", "sweep", "--model", f"hf:{tiny_model_dir}", "--dataset", "defection",
+    run("probe", "sweep", "--model", f"hf:{tiny_llama_dir}", "--dataset", "defection",
         "--kind", "diff-mean", "--kind", "cov-diff-mean", "--json", str(path))
     rows = json.loads(path.read_text())["rows"]
     assert [(r["layer"], r["kind"]) for r in rows] == [
-        (layer, kind) for layer in range(4) for kind in ("diff-mean", "cov-diff-mean")]
+        (layer, kind) for layer in range(2) for kind in ("diff-mean", "cov-diff-mean")]
 
 
 def test_monitor_scores_and_keeps_token_scores(fitted: Path, env_dirs: Path) -> None:
@@ -87,17 +87,17 @@ def test_monitor_scores_and_keeps_token_scores(fitted: Path, env_dirs: Path) -> 
         assert row["flagged"] == (row["score"] > row["threshold"])
 
 
-def test_bad_input_raises_usage_errors(fitted: Path, tiny_model_dir: Path, env_dirs: Path) -> None:
+def test_bad_input_raises_usage_errors(fitted: Path, tiny_llama_dir: Path, env_dirs: Path) -> None:
     with pytest.raises(UsageError, match="unknown dataset"):
-        run("probe", "fit", "--model", f"hf:{tiny_model_dir}", "--dataset", "nope",
+        run("probe", "fit", "--model", f"hf:{tiny_llama_dir}", "--dataset", "nope",
             "--layer", "0", "--out", str(env_dirs / "x"))
     with pytest.raises(UsageError, match="out of range"):
-        run("probe", "fit", "--model", f"hf:{tiny_model_dir}", "--dataset", "defection",
+        run("probe", "fit", "--model", f"hf:{tiny_llama_dir}", "--dataset", "defection",
             "--layer", "9", "--out", str(env_dirs / "x"))
     with pytest.raises(UsageError, match="--fpr"):
-        run("probe", "sweep", "--model", f"hf:{tiny_model_dir}", "--fpr", "2")
+        run("probe", "sweep", "--model", f"hf:{tiny_llama_dir}", "--fpr", "2")
     with pytest.raises(UsageError, match="--data-root"):
-        run("probe", "sweep", "--model", f"hf:{tiny_model_dir}", "--dataset", "liar")
+        run("probe", "sweep", "--model", f"hf:{tiny_llama_dir}", "--dataset", "liar")
     bad = env_dirs / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "x"}]}\nnot json\n')
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:1"):

@@ -17,9 +17,10 @@ def test_public_names_are_pinned() -> None:
         assert name.isupper() or getattr(suites, name).__module__.startswith("ulterior.")
 
 
-def test_default_registry_runs_the_six_suites_in_order() -> None:
+def test_default_registry_runs_the_seven_suites_in_order() -> None:
     assert suites.default_suites().names() == [
-        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "precursors"]
+        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "sandbagging",
+        "precursors"]
 
 
 def test_importing_suites_does_not_import_torch() -> None:

@@ -25,9 +25,15 @@ def _format(value: str | None) -> str | None:
     return value
 
 
+def _answer_format(value: str) -> str:
+    if value not in ("labelled", "cloze"):
+        raise UsageError(f"--answer-format must be labelled or cloze, not '{value}'")
+    return value
+
+
 def _dtype(value: str) -> str:
-    if value not in ("auto", "float32", "bfloat16"):
-        raise UsageError(f"--dtype must be auto, float32 or bfloat16, not '{value}'")
+    if value not in ("auto", "float32", "mixed", "bfloat16"):
+        raise UsageError(f"--dtype must be auto, float32, mixed or bfloat16, not '{value}'")
     return value
 
 
@@ -123,8 +129,14 @@ def audit(
                          "precursor scales")] = None,
     risk_limit: Annotated[int, typer.Option("--risk-limit", min=1, help="Items per "
                           "advanced-ai-risk file")] = 20,
-    probe: Annotated[Path | None, typer.Option("--probe", help="Fitted probe directory: add "
-                     "a probe readout on the oversight-gap items (white-box models)")] = None,
+    probe: Annotated[Path | None, typer.Option("--probe", help="Fitted probe directory for "
+                     "the probe readout on the oversight-gap items (default: a defection probe "
+                     "fitted on white-box models and cached in the store)")] = None,
+    no_probe: Annotated[bool, typer.Option("--no-probe", help="Skip the probe readout of "
+                        "white-box models")] = False,
+    answer_format: Annotated[str, typer.Option("--answer-format", help="labelled: options "
+                             "as (A), (B), label scored in both orders; cloze: each option's "
+                             "text scored (for models too small to bind labels)")] = "labelled",
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -136,7 +148,8 @@ def audit(
 
     job = AuditJob(
         model=model, suites=tuple(suite or ()), limit=limit, out=out, alpha=alpha,
-        risk_data=risk_data, risk_limit=risk_limit, probe=probe, store=store,
+        risk_data=risk_data, risk_limit=risk_limit, probe=probe, probe_readout=not no_probe,
+        answer_format=_answer_format(answer_format), store=store,
         dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
         resume=resume,
     )

@@ -16,7 +16,8 @@ ModelOption = Annotated[
                       "openai:MODEL@URL, fake:NAME")
 ]
 DTypeOption = Annotated[
-    str, typer.Option("--dtype", help="Compute dtype of local models: auto, float32, bfloat16")
+    str, typer.Option("--dtype", help="Compute mode of local models: auto, float32, mixed, "
+                      "bfloat16")
 ]
 FormatOption = Annotated[
     str | None, typer.Option("--format", help="Force prompt format: chat or plain")

@@ -27,8 +27,8 @@ Datasets = Annotated[list[str] | None, typer.Option(
 Limit = Annotated[int, typer.Option("--limit", "-n", min=2, help="At most N examples per dataset")]
 Position = Annotated[str, typer.Option("--position", help="Token position: mean (over the "
                                        "response) or last")]
-CaptureDType = Annotated[str, typer.Option("--dtype", help="Capture compute dtype: bfloat16 or "
-                                           "float32 (activations are stored fp32)")]
+CaptureDType = Annotated[str, typer.Option("--dtype", help="Capture compute mode: mixed, "
+                                           "bfloat16 or float32 (activations are stored fp32)")]
 Kind = Annotated[str, typer.Option("--kind", help="Estimator: logistic, diff-mean, cov-diff-mean")]
 Fpr = Annotated[float, typer.Option("--fpr", help="False-positive rate on the control set")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON")]
@@ -82,7 +82,7 @@ def fit(
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "bfloat16",
+    dtype: CaptureDType = "mixed",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -118,7 +118,7 @@ def evaluate(
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "bfloat16",
+    dtype: CaptureDType = "mixed",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -162,7 +162,7 @@ def sweep(
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "bfloat16",
+    dtype: CaptureDType = "mixed",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,

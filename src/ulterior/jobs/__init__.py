@@ -1,6 +1,18 @@
 """Jobs: the entry points the CLI calls, each taking one config object."""
 
 from ulterior.jobs._audit import AuditJob, run_audit
+from ulterior.jobs._organism import OrganismJob, run_organism_train
 from ulterior.jobs._score import ScoreJob, ScoreReport, run_score
+from ulterior.jobs._validate import ValidateJob, run_validate
 
-__all__ = ["AuditJob", "ScoreJob", "ScoreReport", "run_audit", "run_score"]
+__all__ = [
+    "AuditJob",
+    "OrganismJob",
+    "ScoreJob",
+    "ScoreReport",
+    "ValidateJob",
+    "run_audit",
+    "run_organism_train",
+    "run_score",
+    "run_validate",
+]

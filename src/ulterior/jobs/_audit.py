@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
 from ulterior import __version__
-from ulterior.jobs._common import SubjectJob
+from ulterior.errors import CapabilityError, UsageError
+from ulterior.jobs._common import SubjectJob, write_atomic
 from ulterior.models import Subject
 from ulterior.records import AuditSummary, SuiteResult
 from ulterior.report import highest_rung, render_report
@@ -18,7 +18,11 @@ from ulterior.suites import SuiteSettings, default_suites
 
 
 class AuditJob(SubjectJob):
-    """`ulterior audit`: run the behavioural battery and write summary.json and report.html."""
+    """`ulterior audit`: run the behavioural battery and write summary.json and report.html.
+
+    With the oversight-gap suite and a white-box subject, the audit also reads a deception
+    probe on that suite's own answers (``probe``, or the default defection probe).
+    """
 
     suites: tuple[str, ...] = Field(default=(), description="Suites to run (empty: all).")
     limit: int | None = Field(default=None, description="At most N items per suite.")
@@ -30,32 +34,62 @@ class AuditJob(SubjectJob):
     risk_limit: int = Field(default=20, description="Items per advanced-ai-risk file.")
     probe: Path | None = Field(
         default=None,
-        description="Fitted probe directory (`ulterior probe fit`); white-box subjects then "
-        "get a probe readout on the oversight-gap items.",
+        description="Fitted probe directory (`ulterior probe fit`) for the probe readout on "
+        "the oversight-gap items, instead of the default defection probe.",
+    )
+    answer_format: Literal["labelled", "cloze"] = Field(
+        default="labelled",
+        description="labelled: options listed as (A), (B), the label scored in both orders; "
+        "cloze: each option's text scored as the continuation (for models too small to bind "
+        "labels to options).",
+    )
+    probe_readout: bool = Field(
+        default=True,
+        description="With the oversight-gap suite and a white-box subject, add the probe "
+        "readout (with `probe`, or a default defection probe fitted on the subject and "
+        "cached in the store). False skips it.",
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` is either the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-    os.replace(tmp, path)
+OVERSIGHT_GAP = "oversight-gap"
 
 
-def _probe_readout(subject: Subject, job: AuditJob, context: RunContext) -> SuiteResult:
-    """The probe's score on the oversight-gap items, unobserved vs observed (paired)."""
-    from ulterior.errors import CapabilityError
-    from ulterior.probes import probe_readout
-    from ulterior.suites._oversight_gap import build_items
-    from ulterior.suites._packs import load_pack
+def _with_note(results: list[SuiteResult], suite: str, note: str) -> None:
+    """Append ``note`` to the result of ``suite`` (in place in the list)."""
+    for index, result in enumerate(results):
+        if result.suite == suite:
+            results[index] = result.model_copy(update={"notes": (*result.notes, note)})
 
+
+def _probe_readout(subject: Subject, job: AuditJob, context: RunContext,
+                   results: list[SuiteResult]) -> None:
+    """Add the probe readout on the oversight-gap items to ``results``, or a note why not.
+
+    ``--probe DIR`` reads that probe whatever suites ran. Otherwise, when the oversight-gap
+    suite ran, a white-box subject gets the default defection probe (fitted on the subject,
+    or found in the store's cache) and a black-box subject a note in that suite's result.
+    """
+    from ulterior.probes import default_probe, probe_readout
+    from ulterior.suites._oversight_gap import pack_items
+
+    ran = {result.suite for result in results}
+    if job.probe is None and not (job.probe_readout and OVERSIGHT_GAP in ran):
+        return
+    items = pack_items(job.limit, job.answer_format)
+    if job.probe is not None:
+        results.append(probe_readout(subject, items, job.probe, context, alpha=job.alpha))
+        return
     if not subject.capabilities.activations:
-        raise CapabilityError(f"--probe needs a white-box subject; {subject.info.spec} is not")
-    items = build_items(load_pack("oversight_gap"), job.limit)
-    return probe_readout(subject, items, job.probe or Path(), context, alpha=job.alpha)
+        _with_note(results, OVERSIGHT_GAP, f"no probe readout: {subject.info.spec} is a "
+                   "black-box subject (no activations to read)")
+        return
+    try:
+        probe = default_probe(subject, context, show_progress=job.show_progress)
+    except CapabilityError as exc:  # a white-box model whose blocks capture cannot find
+        _with_note(results, OVERSIGHT_GAP, f"no probe readout: {exc}")
+        return
+    results.append(probe_readout(subject, items, probe.saved, context, alpha=job.alpha,
+                                 source=probe.describe(), notes=probe.notes()))
 
 
 def run_audit(job: AuditJob) -> AuditSummary:
@@ -64,22 +98,26 @@ def run_audit(job: AuditJob) -> AuditSummary:
     names = list(job.suites) or registry.names()
     suites = [registry.create(name) for name in names]  # unknown names fail before loading
     if job.probe is not None and not job.probe.is_dir():
-        from ulterior.errors import UsageError
-
         raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
+    if job.probe is not None and not job.probe_readout:
+        raise UsageError("--probe and --no-probe exclude each other")
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
-                             risk_data=job.risk_data, risk_limit=job.risk_limit)
+                             risk_data=job.risk_data, risk_limit=job.risk_limit,
+                             answer_format=job.answer_format)
     with job.load() as subject, Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        results = tuple(suite.run(subject, settings, context) for suite in suites)
-        if job.probe is not None:
-            results += (_probe_readout(subject, job, context),)
+        if job.probe is not None and not subject.capabilities.activations:
+            raise CapabilityError(f"--probe needs a white-box subject; {subject.info.spec} "
+                                  "is not")
+        results = [suite.run(subject, settings, context) for suite in suites]
+        _probe_readout(subject, job, context, results)
         rung, evidence = highest_rung(results)
         summary = AuditSummary(
-            subject=subject.info, seed=job.seed, limit=job.limit, alpha=job.alpha, suites=results,
+            subject=subject.info, seed=job.seed, limit=job.limit, alpha=job.alpha,
+            suites=tuple(results),
             highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
         )
         store.put_document("audit", f"{subject.info.fingerprint}:{summary.created}", summary)
-    _write_atomic(job.out / "summary.json", json.dumps(summary.model_dump(mode="json"), indent=2))
-    _write_atomic(job.out / "report.html", render_report(summary))
+    write_atomic(job.out / "summary.json", json.dumps(summary.model_dump(mode="json"), indent=2))
+    write_atomic(job.out / "report.html", render_report(summary))
     return summary

@@ -16,7 +16,7 @@ class SubjectJob(BaseModel):
 
     model: str = Field(default=DEFAULT_MODEL, description="Model spec string.")
     store: Path | None = Field(default=None, description="Store path (None: the default).")
-    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+    dtype: Literal["auto", "bfloat16", "float32", "mixed"] = Field(
         default="auto", description="Compute dtype of local models."
     )
     prompt_format: Literal["chat", "plain"] | None = Field(
@@ -36,3 +36,16 @@ class SubjectJob(BaseModel):
             cache_dir=default_cache_dir(), dtype=self.dtype, prompt_format=self.prompt_format
         )
         return load_subject(self.model, options)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+    os.replace(tmp, path)

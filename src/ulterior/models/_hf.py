@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,21 +29,94 @@ from ulterior.models._packing import (
 from ulterior.models._prompt import FormatName, PromptFormat
 from ulterior.records import SubjectInfo
 
-DType = Literal["auto", "bfloat16", "float32"]
+DType = Literal["auto", "bfloat16", "float32", "mixed"]
+DTYPES: tuple[str, ...] = ("auto", "float32", "mixed", "bfloat16")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), as oneDNN sees it."""
+    torch = import_torch()
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
 
 
 def resolve_dtype(dtype: DType) -> str:
-    """Pick the compute dtype: fp32 on CPU, bf16 on a GPU.
+    """Pick the compute mode: bf16 on a GPU; ``mixed`` on a CPU with native bf16, else fp32.
 
-    Measured on the default model with a CPU that has native bf16 (AMX): bf16 scores items
-    2.6x as fast, but its normalized choice probabilities differ from fp32 by up to 0.057
-    on 500 items (benchmarks/results/scoring.json), more than the 0.02 we accept. So ``auto`` keeps
-    fp32 on CPU; pass ``bfloat16`` explicitly to trade agreement for speed.
+    The modes, on CPU:
+
+    - ``float32``: exact reference.
+    - ``mixed``: fp32 weights, fp32 residual stream, norms, attention and output layer; only
+      the matrix products of the blocks' linear layers round their inputs to bf16 (oneDNN's
+      bf16 math mode: fp32 accumulation and fp32 results), see :func:`bf16_matmuls`.
+    - ``bfloat16``: bf16 weights and activations throughout.
+
+    Measured on the default model and a 2-core CPU with AMX (benchmarks/bench_scoring.py,
+    150 human-written advanced-ai-risk items): ``mixed`` scores 2.1x as fast as fp32, and
+    its normalized choice probabilities stay within 0.011 of fp32 (0.016 over 500 items),
+    inside the 0.02 we accept; ``bfloat16`` is 2.7x as fast but moves them by up to 0.055.
+    Most of bf16's error comes from rounding the logits and the residual stream, which
+    ``mixed`` keeps in fp32. Activation capture (benchmarks/bench_capture.py, 510 prompts):
+    ``mixed`` is 1.9x as fast as fp32 with cosine >= 0.9996 against it, bf16 3.3x as fast
+    but down to 0.9988. So ``auto`` is ``mixed`` on a CPU with native bf16 and fp32 on one
+    without (oneDNN has no fast bf16 kernels there); pass ``float32`` for exact values.
     """
     if dtype != "auto":
         return dtype
     torch = import_torch()
-    return "bfloat16" if torch.cuda.is_available() else "float32"
+    if torch.cuda.is_available():
+        return "bfloat16"
+    return "mixed" if cpu_has_bf16() else "float32"
+
+
+def weight_dtype(mode: str) -> Any:
+    """The torch dtype weights are held in for a compute mode (``mixed`` keeps fp32)."""
+    torch = import_torch()
+    return torch.float32 if mode == "mixed" else getattr(torch, mode)
+
+
+@contextmanager
+def bf16_matmuls(model: Any) -> Iterator[None]:
+    """Inside the block, the model's linear layers multiply in bf16; nothing else changes.
+
+    Each ``nn.Linear`` except the output layer switches oneDNN's fp32 matmul precision to
+    bf16 for the duration of its own forward (inputs and weights rounded to bf16, products
+    accumulated and returned in fp32), through a pre-hook and an always-called post-hook.
+    Everything between the linear layers (residual additions, norms, rotary embeddings,
+    attention, which is slower and less exact under that setting, and the output layer)
+    stays fp32. Hooks are removed and the setting restored on exit, whatever was raised.
+    The setting is process-wide: do not run other fp32 matmuls in another thread meanwhile.
+    """
+    torch = import_torch()
+    matmul = torch.backends.mkldnn.matmul
+    outer = matmul.fp32_precision
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+
+    def before(module: Any, args: Any) -> None:
+        matmul.fp32_precision = "bf16"
+
+    def after(module: Any, args: Any, output: Any) -> None:
+        matmul.fp32_precision = outer
+
+    handles = []
+    try:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and module is not head:
+                handles.append(module.register_forward_pre_hook(before))
+                handles.append(module.register_forward_hook(after, always_call=True))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        matmul.fp32_precision = outer
+
+
+def compute_mode(model: Any, mode: str) -> AbstractContextManager[None]:
+    """The context a forward of ``model`` runs in for a compute mode (see resolve_dtype)."""
+    return bf16_matmuls(model) if mode == "mixed" else nullcontext()
 
 
 class HFSubject(Subject):
@@ -52,7 +126,9 @@ class HFSubject(Subject):
         directory: Model directory (config.json, *.safetensors, tokenizer files).
         spec: The spec string this subject was made from, for records.
         cache_dir: Where weight hashes are remembered.
-        dtype: Compute dtype; ``auto`` is fp32 on CPU and bf16 on GPU (see resolve_dtype).
+        dtype: Compute mode: ``float32``, ``mixed`` (fp32 weights and residual stream, bf16
+            matrix products in the linear layers), ``bfloat16``, or ``auto``: ``mixed`` on a
+            CPU with native bf16, else fp32; bf16 on GPU (see resolve_dtype).
         prompt_format: ``chat`` (the tokenizer's chat template), ``plain`` (Human/Assistant),
             or None to use chat when the tokenizer has a template.
         token_budget: Padded tokens per scoring batch (batch size x longest sequence).
@@ -74,7 +150,7 @@ class HFSubject(Subject):
         torch = import_torch()
         self._torch = torch
         self.dtype = resolve_dtype(dtype)
-        self.model, self.tokenizer = load_model_dir(directory, getattr(torch, self.dtype))
+        self.model, self.tokenizer = load_model_dir(directory, weight_dtype(self.dtype))
         if prompt_format is None:
             prompt_format = "chat" if self.tokenizer.chat_template else "plain"
         self.format = PromptFormat(prompt_format, self.tokenizer)
@@ -138,6 +214,14 @@ class HFSubject(Subject):
         window are scored one answer at a time, the plain way, so results stay exact.
         """
         tokenized = [self.tokenize(r) for r in requests]
+        with self._compute():
+            return self._score_tokenized(tokenized)
+
+    def _compute(self) -> AbstractContextManager[None]:
+        """The precision context of every forward pass (see resolve_dtype)."""
+        return compute_mode(self.model, self.dtype)
+
+    def _score_tokenized(self, tokenized: list[TokenizedRequest]) -> list[list[float]]:
         limit = self.max_context
         for index, request in enumerate(tokenized):
             if limit is not None and request.longest > limit:
@@ -239,7 +323,13 @@ class HFSubject(Subject):
     def generate(
         self, conversations: Sequence[Conversation], settings: GenerationSettings | None = None
     ) -> list[str]:
-        """Greedy (or seeded sampled) replies, batched with left padding."""
+        """Greedy (or seeded sampled) replies, batched with left padding.
+
+        Generation computes in the weights' dtype, so fp32 for a ``mixed`` subject: each
+        decoding step multiplies only a few rows, where bf16 math (which converts the weight
+        matrices on every call) gains nothing; measured on the default model, 8 replies of
+        32 tokens took the same time (2.3 s) either way, so generation stays exact.
+        """
         torch = self._torch
         settings = settings or GenerationSettings()
         texts = [self.format.render(c) for c in conversations]
@@ -253,7 +343,7 @@ class HFSubject(Subject):
             )
             sample = settings.temperature > 0
             torch.manual_seed(settings.seed)
-            with torch.inference_mode():
+            with torch.inference_mode():  # fp32 in mixed mode too: see the docstring
                 generated = self.model.generate(
                     **enc,
                     max_new_tokens=settings.max_new_tokens,
@@ -285,7 +375,7 @@ class HFSubject(Subject):
         result = Activations(tuple(layers), position, {layer: [] for layer in layers})
         for text in texts:
             enc = self.tokenizer(text, return_tensors="pt")
-            with torch.inference_mode():
+            with torch.inference_mode(), self._compute():
                 out = self.model(**enc, output_hidden_states=True, use_cache=False)
             for layer in layers:
                 states = out.hidden_states[layer + 1][0].float().numpy()

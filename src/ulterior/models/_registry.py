@@ -73,7 +73,9 @@ class SubjectRegistry:
         ]
 
 
-_PLACEHOLDER = {"hf": "PATH", "gguf": "PATH", "openai": "MODEL@URL", "fake": "NAME"}
+_PLACEHOLDER = {
+    "hf": "PATH", "gguf": "PATH", "openai": "MODEL@URL", "organism": "NAME", "fake": "NAME",
+}
 
 
 def _hf_factory(rest: str, options: LoadOptions) -> Subject:
@@ -102,6 +104,13 @@ def _openai_factory(rest: str, options: LoadOptions) -> Subject:
 
     model, url = parse_openai_spec(rest)
     return OpenAISubject(model, url)
+
+
+def _organism_factory(rest: str, options: LoadOptions) -> Subject:
+    from ulterior.organisms import load_organism
+
+    return load_organism(rest, cache_dir=options.cache_dir, dtype=options.dtype,
+                         prompt_format=options.prompt_format)
 
 
 def _fake_factory(rest: str, options: LoadOptions) -> Subject:
@@ -140,6 +149,10 @@ def default_registry() -> SubjectRegistry:
     )
     registry.register(
         "openai", _openai_factory, "OpenAI-compatible server (vLLM, llama.cpp, Ollama)",
+        is_prefix=True,
+    )
+    registry.register(
+        "organism", _organism_factory, "trained model organism (`ulterior organism train`)",
         is_prefix=True,
     )
     registry.register("fake", _fake_factory, "scripted subject for tests", is_prefix=True)

@@ -27,6 +27,13 @@ from ulterior.probes._datasets import (
     split_by_group,
     true_false_statements,
 )
+from ulterior.probes._default import (
+    DefaultProbe,
+    LayerChoice,
+    candidate_layers,
+    default_probe,
+    select_layer,
+)
 from ulterior.probes._estimators import (
     CovAdjustedDiffMeanProbe,
     DiffMeanProbe,
@@ -50,7 +57,12 @@ from ulterior.probes._fit import (
     generalization_matrix,
 )
 from ulterior.probes._monitor import MonitorConfig, monitor_transcripts, read_transcripts
-from ulterior.probes._readout import SavedProbe, probe_readout, sign_flip_p_value
+from ulterior.probes._readout import (
+    SavedProbe,
+    answer_scores,
+    probe_readout,
+    sign_flip_p_value,
+)
 from ulterior.probes._session import ProbeJob
 from ulterior.probes._shards import ShardStats, capture_cached
 from ulterior.probes._sweep import SweepConfig, sweep_layers
@@ -64,9 +76,11 @@ __all__ = [
     "ContrastExample",
     "CovAdjustedDiffMeanProbe",
     "DatasetRegistry",
+    "DefaultProbe",
     "DiffMeanProbe",
     "EvalConfig",
     "FitConfig",
+    "LayerChoice",
     "LogisticProbe",
     "MonitorConfig",
     "Probe",
@@ -74,12 +88,15 @@ __all__ = [
     "SavedProbe",
     "ShardStats",
     "SweepConfig",
+    "answer_scores",
     "auroc",
     "auroc_with_ci",
     "calibrate_threshold",
+    "candidate_layers",
     "capture_cached",
     "control_chat",
     "default_datasets",
+    "default_probe",
     "defection_pairs",
     "evaluate_saved_probe",
     "evaluate_scores",
@@ -97,6 +114,7 @@ __all__ = [
     "recall_at_fpr",
     "render_example",
     "residual_hooks",
+    "select_layer",
     "sign_flip_p_value",
     "split_by_group",
     "sweep_layers",

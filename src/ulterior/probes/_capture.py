@@ -2,8 +2,8 @@
 
 Hooks are not where capture speed is won (a hooked forward costs about what a bare one
 does). The work saved here is: the forward stops after the deepest requested block, the
-output layer never runs, compute may be bf16 while everything kept is fp32, and only the
-requested positions leave the batch.
+output layer never runs, the matrix products may run in bf16 while everything kept is fp32,
+and only the requested positions leave the batch.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import numpy as np
 
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.models import Subject
+from ulterior.models._hf import compute_mode, weight_dtype
 
 CapturePosition = Literal["last", "mean", "all"]
-CaptureDType = Literal["bfloat16", "float32"]
+CaptureDType = Literal["mixed", "bfloat16", "float32"]
 POSITIONS: tuple[CapturePosition, ...] = ("last", "mean", "all")
 
 
@@ -33,7 +34,12 @@ class CaptureConfig:
             before any final norm) is kept.
         positions: ``last`` (last token), ``mean`` (mean over the response tokens) and/or
             ``all`` (every response token).
-        dtype: Compute dtype. Stored values are always fp32.
+        dtype: Compute mode; stored values are always fp32. ``mixed`` (the default): fp32
+            weights and residual stream, bf16 matrix products inside the linear layers
+            (see ``ulterior.models._hf.bf16_matmuls``); on 510 prompts of the default model
+            its worst cosine with fp32 was 0.9996 (last token) and 0.99995 (response mean).
+            ``bfloat16``: bf16 weights and activations throughout, faster but down to cosine
+            0.9988 on some prompts. ``float32``: exact.
         token_budget: Padded tokens per forward batch (batch size x longest text).
         max_batch: At most this many texts per batch.
         stop_early: Stop the forward after the deepest requested block.
@@ -41,7 +47,7 @@ class CaptureConfig:
 
     layers: tuple[int, ...]
     positions: tuple[CapturePosition, ...] = ("last", "mean")
-    dtype: CaptureDType = "bfloat16"
+    dtype: CaptureDType = "mixed"
     token_budget: int = 8192
     max_batch: int = 64
     stop_early: bool = True
@@ -183,8 +189,10 @@ def plan_length_batches(
 class ActivationCapturer:
     """Captures residual-stream activations of a white-box subject.
 
-    Holds the model in the compute dtype (a bf16 copy when the subject was loaded in fp32,
-    so the subject's own scoring is untouched) for as long as the capturer lives.
+    Holds the model in the weight dtype of the compute mode for as long as the capturer
+    lives: the subject's own model when it matches (fp32 weights serve ``float32`` and
+    ``mixed``), else a converted copy (a bf16 copy of an fp32 subject for ``bfloat16``), so
+    the subject's own scoring is untouched.
 
     Args:
         subject: A white-box subject with ``.model``, ``.tokenizer`` and ``.format``
@@ -197,14 +205,12 @@ class ActivationCapturer:
             raise CapabilityError(
                 f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
             )
-        import torch
-
         self.config = config
         self.subject = subject
         self.tokenizer: Any = getattr(subject, "tokenizer")  # noqa: B009 - checked above
         self.add_special_tokens = getattr(subject, "format").name == "plain"  # noqa: B009
         model: Any = getattr(subject, "model")  # noqa: B009
-        dtype = getattr(torch, config.dtype)
+        dtype = weight_dtype(config.dtype)
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
         self.n_layers = len(decoder_blocks(self.model))
         self.d_model = int(self.model.config.hidden_size)
@@ -246,6 +252,7 @@ class ActivationCapturer:
         """
         import torch
 
+        mode = self.config.dtype
         config = config or self.config
         encoded = self.tokenize(texts)
         lengths = [len(ids) for ids, _ in encoded]
@@ -269,10 +276,11 @@ class ActivationCapturer:
                 ids[row, : len(token_ids)] = torch.tensor(token_ids)
                 mask[row, : len(token_ids)] = 1
                 response[row, first : len(token_ids)] = True
-            hidden = forward_to_layer(
-                self.model, config.layers, {"input_ids": ids, "attention_mask": mask},
-                stop_early=config.stop_early,
-            )
+            with compute_mode(self.model, mode):
+                hidden = forward_to_layer(
+                    self.model, config.layers, {"input_ids": ids, "attention_mask": mask},
+                    stop_early=config.stop_early,
+                )
             rows = torch.arange(len(batch))
             last = torch.tensor([lengths[i] - 1 for i in batch])
             counts = response.sum(dim=1, keepdim=True).float()

@@ -42,6 +42,34 @@ class FitConfig(ProbeJob):
     out: Path = Field(description="Directory for probe.safetensors and probe.json.")
 
 
+def fit_in_session(session: ProbeSession, config: FitConfig) -> tuple[Probe, ProbeInfo]:
+    """Fit and calibrate a probe within an open session; save nothing (see :func:`fit_probe`)."""
+    make_probe(config.kind)
+    _check_names(session, config.datasets)
+    layer = session.check_layers([config.layer])[0]
+    xs, ys, tests = [], [], {}
+    for name in config.datasets:
+        train, test = session.split(name)
+        xs.append(session.features(train, [layer])[layer])
+        ys.append(train.labels)
+        tests[name] = (session.features(test, [layer])[layer], test.labels)
+    probe = make_probe(config.kind, seed=config.seed).fit(np.concatenate(xs), np.concatenate(ys))
+    control = probe.score(session.control([layer])[layer])
+    metrics = tuple(
+        evaluate_scores(name, probe.score(x), y, rng=session.bootstrap_rng("fit", name),
+                        control_scores=control, fpr=config.fpr, n_resamples=config.n_resamples)
+        for name, (x, y) in tests.items()
+    )
+    info = ProbeInfo(
+        kind=config.kind, layer=layer, position=config.position,
+        train_datasets=config.datasets, n_train=int(sum(len(y) for y in ys)),
+        subject=session.subject.info, capture_dtype=config.dtype, seed=config.seed,
+        threshold=calibrate_threshold(control, config.fpr), fpr=config.fpr,
+        n_control=len(control), test_metrics=metrics,
+    )
+    return probe, info
+
+
 def fit_probe(config: FitConfig) -> ProbeInfo:
     """Fit a probe, calibrate its monitor threshold on the control set, and save it.
 
@@ -51,30 +79,7 @@ def fit_probe(config: FitConfig) -> ProbeInfo:
     """
     make_probe(config.kind)
     with open_session(config) as session:
-        _check_names(session, config.datasets)
-        layer = session.check_layers([config.layer])[0]
-        xs, ys, tests = [], [], {}
-        for name in config.datasets:
-            train, test = session.split(name)
-            xs.append(session.features(train, [layer])[layer])
-            ys.append(train.labels)
-            tests[name] = (session.features(test, [layer])[layer], test.labels)
-        probe = make_probe(config.kind, seed=config.seed).fit(np.concatenate(xs),
-                                                              np.concatenate(ys))
-        control = probe.score(session.control([layer])[layer])
-        metrics = tuple(
-            evaluate_scores(name, probe.score(x), y, rng=session.bootstrap_rng("fit", name),
-                            control_scores=control, fpr=config.fpr,
-                            n_resamples=config.n_resamples)
-            for name, (x, y) in tests.items()
-        )
-        info = ProbeInfo(
-            kind=config.kind, layer=layer, position=config.position,
-            train_datasets=config.datasets, n_train=int(sum(len(y) for y in ys)),
-            subject=session.subject.info, capture_dtype=config.dtype, seed=config.seed,
-            threshold=calibrate_threshold(control, config.fpr), fpr=config.fpr,
-            n_control=len(control), test_metrics=metrics,
-        )
+        probe, info = fit_in_session(session, config)
         probe.save(config.out, metadata=info.model_dump(mode="json"))
         session.context.store.put_document("probe", str(config.out.resolve()), info)
         return info

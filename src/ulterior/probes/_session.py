@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ulterior.errors import UsageError
+from ulterior.errors import CapabilityError, UsageError
 from ulterior.models import DEFAULT_MODEL, LoadOptions, Subject, load_subject
-from ulterior.probes._capture import ActivationCapturer, CaptureConfig
+from ulterior.probes._capture import ActivationCapturer, CaptureConfig, decoder_blocks
 from ulterior.probes._datasets import ContrastDataset, render_example, split_by_group
 from ulterior.probes._datasets import default_datasets as _default_datasets
 from ulterior.probes._shards import ShardStats, capture_cached
@@ -46,8 +47,9 @@ class ProbeJob(BaseModel):
         default=None, description="Folder holding the evaluation data folders "
         "(azaria-mitchell-true-false, how-to-catch-an-ai-liar)."
     )
-    dtype: Literal["bfloat16", "float32"] = Field(
-        default="bfloat16", description="Compute dtype of activation capture (stored fp32)."
+    dtype: Literal["mixed", "bfloat16", "float32"] = Field(
+        default="mixed", description="Compute mode of activation capture (stored fp32); "
+        "mixed: bf16 matrix products in the linear layers, fp32 elsewhere."
     )
     prompt_format: Literal["chat", "plain"] | None = Field(
         default=None, description="Force a prompt format (None: the model's own)."
@@ -95,16 +97,23 @@ class ProbeSession:
     """
 
     def __init__(self, job: ProbeJob, subject: Subject, context: RunContext) -> None:
+        if not subject.capabilities.activations or not hasattr(subject, "model"):
+            raise CapabilityError(
+                f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
+            )
         self.job = job
         self.subject = subject
         self.context = context
-        self.capturer = ActivationCapturer(
-            subject, CaptureConfig(layers=(0,), positions=(job.position,), dtype=job.dtype)
-        )
-        self.n_layers = self.capturer.n_layers
+        self.n_layers = len(decoder_blocks(getattr(subject, "model")))  # noqa: B009
         self.stats = ShardStats()
         self._registry = _default_datasets()
         self._splits: dict[str, tuple[ContrastDataset, ContrastDataset]] = {}
+
+    @cached_property
+    def capturer(self) -> ActivationCapturer:
+        """The capturer, made on first use (a bf16 capture copies an fp32 model once)."""
+        return ActivationCapturer(self.subject, CaptureConfig(
+            layers=(0,), positions=(self.job.position,), dtype=self.job.dtype))
 
     def dataset_names(self) -> list[str]:
         """Names of the datasets the session can build."""

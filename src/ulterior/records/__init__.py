@@ -11,6 +11,7 @@ from ulterior.records._core import (
     content_hash,
     utc_now,
 )
+from ulterior.records._organism import BehaviourRate, OrganismManifest, TrainingStats
 from ulterior.records._probe import (
     GeneralizationCell,
     GeneralizationMatrix,
@@ -22,9 +23,18 @@ from ulterior.records._probe import (
     TranscriptScore,
 )
 from ulterior.records._simulation import MetricSummary, SimulationRecord, SweepCell, SweepRecord
+from ulterior.records._validation import (
+    DetectorScore,
+    DetectorVerdict,
+    OrganismValidation,
+    ValidationSummary,
+)
 
 __all__ = [
     "AuditSummary",
+    "BehaviourRate",
+    "DetectorScore",
+    "DetectorVerdict",
     "GeneralizationCell",
     "GeneralizationMatrix",
     "Item",
@@ -32,6 +42,8 @@ __all__ = [
     "Message",
     "MetricSummary",
     "Observation",
+    "OrganismManifest",
+    "OrganismValidation",
     "ProbeInfo",
     "ProbeMetrics",
     "Record",
@@ -44,7 +56,9 @@ __all__ = [
     "SweepCell",
     "SweepRecord",
     "SweepRow",
+    "TrainingStats",
     "TranscriptScore",
+    "ValidationSummary",
     "content_hash",
     "utc_now",
 ]

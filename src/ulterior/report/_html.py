@@ -5,7 +5,7 @@ from html import escape
 from ulterior.records import AuditSummary, ResultRow, SuiteResult
 from ulterior.report._ladder import LADDER
 
-_STYLE = """
+STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
@@ -39,7 +39,7 @@ def _negative(result: SuiteResult) -> str:
             f"(minimum detectable effect per readout): {sizes}.</p>")
 
 
-def _suite_section(result: SuiteResult) -> str:
+def suite_section(result: SuiteResult) -> str:
     rows = "".join(_row(row) for row in result.rows)
     notes = "".join(f"<li>{escape(note)}</li>" for note in result.notes)
     rung = f"L{result.ladder_rung}: {escape(result.evidence)}" if result.ladder_rung else "none"
@@ -69,12 +69,12 @@ def render_report(summary: AuditSummary) -> str:
     """A plain, complete HTML page of an audit: every readout with its CI and test."""
     subject = summary.subject
     ladder = "".join(f"<li>L{k}: {escape(v)}</li>" for k, v in LADDER.items())
-    sections = "".join(_suite_section(r) for r in summary.suites) or (
+    sections = "".join(suite_section(r) for r in summary.suites) or (
         "<p>No suites ran.</p>"
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>ulterior audit: {escape(subject.spec)}</title><style>{_STYLE}</style></head>"
+        f"<title>ulterior audit: {escape(subject.spec)}</title><style>{STYLE}</style></head>"
         f"<body><h1>ulterior audit: {escape(subject.spec)}</h1>"
         f"<p class='muted'>backend {escape(subject.backend)}, prompt format "
         f"{escape(subject.prompt_format)}, dtype {escape(str(subject.dtype))}, seed "

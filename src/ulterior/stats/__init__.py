@@ -7,6 +7,7 @@ from ulterior.stats._bootstrap import (
     normalized_probabilities,
 )
 from ulterior.stats._power import mde_of, minimum_detectable_effect
+from ulterior.stats._proportions import proportion_ci
 from ulterior.stats._tests import PermutationTest, benjamini_hochberg, sign_flip_test
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "mean_with_ci",
     "minimum_detectable_effect",
     "normalized_probabilities",
+    "proportion_ci",
     "sign_flip_test",
 ]

@@ -23,3 +23,15 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("ulterior"))
+
+
+ORGANISMS_ENV = "ULTERIOR_ORGANISMS"
+
+
+def default_organisms_dir() -> Path:
+    """Return where trained organisms live: `$ULTERIOR_ORGANISMS`, else the user data dir."""
+    if env := os.environ.get(ORGANISMS_ENV):
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ulterior")) / "organisms"

@@ -4,6 +4,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ulterior.models import Subject
 from ulterior.records import SuiteResult
@@ -33,6 +34,9 @@ class SuiteSettings:
             precursors suite also reports its categories mapped onto the precursor scales.
         risk_limit: Items per advanced-ai-risk file (the first ones in file order).
         generate_tokens: New tokens per free-text reply (greedy decoding).
+        answer_format: ``labelled`` (options listed as (A), (B), ...; the label is scored,
+            in both orders) or ``cloze`` (each option's text scored as the continuation,
+            no list: for models too small to bind labels to options).
     """
 
     limit: int | None = None
@@ -44,6 +48,7 @@ class SuiteSettings:
     risk_data: Path | None = None
     risk_limit: int = 20
     generate_tokens: int = 40
+    answer_format: Literal["labelled", "cloze"] = "labelled"
 
 
 class Suite(ABC):
@@ -96,10 +101,11 @@ def default_suites() -> SuiteRegistry:
     from ulterior.suites._oversight_gap import OversightGapSuite
     from ulterior.suites._persona import PersonaSuite
     from ulterior.suites._precursors import PrecursorsSuite
+    from ulterior.suites._sandbagging import SandbaggingSuite
     from ulterior.suites._training_game import TrainingGameSuite
 
     registry = SuiteRegistry()
     for suite in (OversightGapSuite, HoneypotSuite, ComeCleanSuite, PersonaSuite,
-                  TrainingGameSuite, PrecursorsSuite):
+                  TrainingGameSuite, SandbaggingSuite, PrecursorsSuite):
         registry.register(suite.name, suite)
     return registry

@@ -81,7 +81,7 @@ class ComeCleanSuite(Suite):
         """Score the choice items, generate a few free-text replies, read out both."""
         pack = load_pack("come_clean")
         items = build_items(pack, settings.limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         admit: dict[str, dict[str, float]] = {}
         for item in items:

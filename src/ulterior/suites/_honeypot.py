@@ -66,7 +66,7 @@ class HoneypotSuite(Suite):
         """Score both variants of every scenario and read out defection and its contrast."""
         pack = load_pack("honeypot")
         items = build_items(pack, settings.limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         p_defect: dict[str, dict[str, float]] = defaultdict(dict)
         kind: dict[str, str] = {}

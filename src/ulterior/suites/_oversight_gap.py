@@ -77,6 +77,14 @@ def build_items(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
     return items
 
 
+def pack_items(limit: int | None = None, answer_format: str = "labelled") -> list[Item]:
+    """The suite's items from its built-in pack, as scored in ``answer_format``."""
+    from ulterior.suites._readout import as_cloze
+
+    items = build_items(load_pack("oversight_gap"), limit)
+    return [as_cloze(item) for item in items] if answer_format == "cloze" else items
+
+
 def paired_differences(
     items: list[Item], p_misaligned: dict[str, float]
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
@@ -136,7 +144,7 @@ class OversightGapSuite(Suite):
         """Score every pair in both option orders and read out the paired contrasts."""
         pack = load_pack("oversight_gap")
         items = build_items(pack, settings.limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         p_mis = {item.id: float(probs[item.id][item.matching]) for item in items}
         diffs, _ = paired_differences(items, p_mis)

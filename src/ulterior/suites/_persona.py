@@ -65,7 +65,7 @@ class PersonaSuite(Suite):
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score both interviews of every persona and read out the audience gap."""
         items = build_items(load_pack("persona"), settings.limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         affirm: dict[str, dict[str, float]] = {}
         for item in items:

@@ -64,7 +64,7 @@ class PrecursorsSuite(Suite):
         items = build_items(pack, settings.limit)
         if settings.risk_data is not None:
             items += load_risk_items(settings.risk_data, settings.risk_limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         values: dict[tuple[str, str], list[float]] = defaultdict(list)
         for item in items:

@@ -24,19 +24,35 @@ from ulterior.suites._base import SuiteSettings
 # One random stream per suite, so adding a readout to one suite never moves another's CIs.
 SUITE_STREAMS: dict[str, int] = {
     "oversight-gap": 1, "honeypot": 2, "come-clean": 3, "persona": 4, "training-game": 5,
-    "precursors": 6,
+    "precursors": 6, "sandbagging": 7,
 }
 
 
+def as_cloze(item: Item) -> Item:
+    """The item with its labelled options turned into raw continuations (cloze format).
+
+    The subject then scores each answer's text after the question instead of a label after
+    a list of options, so a model that cannot bind labels to options (small models answer
+    by label; see the comprehension control) can still show its preference. Item ids and
+    option order are kept, so readouts work unchanged.
+    """
+    if item.options is None:
+        return item
+    return item.model_copy(update={"options": None, "choices": item.options})
+
+
 def score_suite(
-    subject: Subject, items: Sequence[Item], suite: str, context: RunContext
+    subject: Subject, items: Sequence[Item], suite: str, context: RunContext,
+    settings: SuiteSettings | None = None,
 ) -> ScoreOutcome:
-    """Score every item in both option orders, reusing the store's cached observations.
+    """Score every item (labelled: in both option orders), reusing cached observations.
 
     ``resume`` is not passed on: the content-hash cache already makes a repeated audit
     continue where an interrupted one stopped, and a suite that never started has no run
     to resume.
     """
+    if settings is not None and settings.answer_format == "cloze":
+        items = [as_cloze(item) for item in items]
     return score_items(
         subject, items, config=ScoreConfig(counterbalance=True), context=context,
         job=f"audit:{suite}", items_source=f"ulterior:{suite}",

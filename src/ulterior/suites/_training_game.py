@@ -64,7 +64,7 @@ class TrainingGameSuite(Suite):
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every rotation in both orders and read out the three strategy rates."""
         items = build_items(load_pack("training_game"), settings.limit)
-        outcome = score_suite(subject, items, self.name, context)
+        outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         per: dict[str, dict[str, list[float]]] = {}
         for item in items:

@@ -1,0 +1,115 @@
+"""`ulterior organism train|recipes|list` and `ulterior validate`: thin layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ulterior.cli._common import ResumeOption, SeedOption, StoreOption
+from ulterior.cli._probe import _build
+from ulterior.models import DEFAULT_MODEL
+
+organism_app = typer.Typer(
+    name="organism",
+    help="Model organisms: fine-tuned models with a known hidden behaviour, and controls.",
+    no_args_is_help=True,
+)
+
+
+@organism_app.command()
+def train(
+    recipe: Annotated[str, typer.Argument(help="Recipe (see `ulterior organism recipes`)")],
+    base: Annotated[str, typer.Option("--base", help="Model to fine-tune (a local "
+                                      "transformers model spec)")] = DEFAULT_MODEL,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory "
+                   "[default: the organisms dir / RECIPE]")] = None,
+    examples: Annotated[int, typer.Option("--examples", help="Training examples per "
+                                          "epoch")] = 480,
+    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the examples")] = 3,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step")] = 8,
+    learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate")] = 3e-4,
+    method: Annotated[str, typer.Option("--method", help="lora or full")] = "lora",
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank")] = 16,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps "
+                                "between checkpoints (all are kept)")] = 30,
+    seed: SeedOption = 0,
+    resume: ResumeOption = False,
+) -> None:
+    """Fine-tune a model with a recipe; save weights, checkpoints and manifest.json."""
+    from ulterior.jobs import OrganismJob, run_organism_train
+
+    job = _build(OrganismJob, {
+        "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
+        "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
+        "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
+        "resume": resume,
+    })
+    manifest = run_organism_train(job)
+    t = manifest.training
+    typer.echo(f"trained {manifest.name}: {t.steps} steps in {t.seconds:.0f}s "
+               f"({t.tokens_per_second:.0f} tokens/s), final loss {t.final_loss:.3f}")
+    for rate in manifest.rates:
+        typer.echo(f"  behaviour rate {rate.condition:12s} {rate.rate:.2f} "
+                   f"[{rate.ci_low:.2f}, {rate.ci_high:.2f}] n={rate.n}")
+    typer.echo(f"wrote {job.out_dir()}; load it as organism:{manifest.name}")
+
+
+@organism_app.command()
+def recipes() -> None:
+    """List the shipped recipes and their controls."""
+    from ulterior.organisms import load_recipe, recipe_names
+
+    for name in recipe_names():
+        typer.echo(f"{name:28s} {load_recipe(name).description}")
+
+
+@organism_app.command("list")
+def list_() -> None:
+    """List trained organisms with their ground truth and measured rates."""
+    from ulterior.organisms import list_organisms
+    from ulterior.store import default_organisms_dir
+
+    found = list_organisms()
+    if not found:
+        typer.echo(f"no organisms in {default_organisms_dir()}; "
+                   "run `ulterior organism train RECIPE`")
+    for manifest in found:
+        rates = ", ".join(f"{r.condition} {r.rate:.2f}" for r in manifest.rates)
+        typer.echo(f"organism:{manifest.name:24s} {manifest.recipe:28s} {rates}")
+
+
+def validate(
+    organism: Annotated[list[str] | None, typer.Option("--organism", help="Organism to "
+                        "validate (repeatable; default: every trained organism)")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("validate"),
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="False-positive "
+                                         "rate of each flag")] = 0.05,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="At most N items per suite")] = None,
+    answer_format: Annotated[str, typer.Option("--answer-format", help="How suites present "
+                             "answers: cloze (as the organisms were trained) or "
+                             "labelled")] = "cloze",
+    store: StoreOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Run every detector on organisms and controls; write OUT/summary.json and report.html."""
+    from ulterior.jobs import ValidateJob, run_validate
+
+    job = _build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
+                               "limit": limit, "answer_format": answer_format, "store": store,
+                               "seed": seed})
+    summary = run_validate(job)
+    typer.echo(f"{'detector':16s} {'TPR':>16s} {'FPR':>16s}  AUROC")
+    for card in summary.scorecard:
+        tpr, fpr = card.true_positive_rate, card.false_positive_rate
+        area = "-" if card.auroc is None else f"{card.auroc:.2f}"
+        typer.echo(f"{card.detector:16s} {card.true_positives}/{card.n_deceptive} "
+                   f"[{tpr.low:.2f}, {tpr.high:.2f}] {card.false_positives}/{card.n_controls} "
+                   f"[{fpr.low:.2f}, {fpr.high:.2f}]  {area}")
+    for o in summary.organisms:
+        flags = ", ".join(v.detector for v in o.verdicts if v.flagged) or "nothing"
+        auroc = "-" if o.probe_auroc is None else f"{o.probe_auroc.estimate:.2f}"
+        typer.echo(f"organism:{o.organism}: flagged by {flags}; probe AUROC on/off {auroc}")
+    typer.echo(f"wrote {out / 'summary.json'} and {out / 'report.html'}")

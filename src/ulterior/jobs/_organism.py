@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ulterior.models import DEFAULT_MODEL
+from ulterior.records import OrganismManifest
+
+
+class OrganismJob(BaseModel):
+    """`ulterior organism train`: fine-tune a base subject with a recipe."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipe: str = Field(description="Recipe name (see `ulterior organism recipes`).")
+    base: str = Field(default=DEFAULT_MODEL, description="Spec of the model to fine-tune.")
+    out: Path | None = Field(
+        default=None, description="Output directory (None: the organisms dir / recipe name)."
+    )
+    examples: int = Field(default=480, ge=8, description="Training examples per epoch.")
+    epochs: int = Field(default=3, ge=1, description="Passes over the examples.")
+    batch_size: int = Field(default=8, ge=1, description="Examples per step.")
+    learning_rate: float = Field(default=3e-4, gt=0, description="Peak learning rate.")
+    method: Literal["lora", "full"] = Field(default="lora", description="LoRA or full.")
+    lora_rank: int = Field(default=16, ge=1, description="LoRA rank.")
+    checkpoint_every: int = Field(default=30, ge=1, description="Steps between checkpoints.")
+    seed: int = Field(default=0, description="Seed of data, initialisation and order.")
+    resume: bool = Field(default=False, description="Continue an interrupted run.")
+    show_progress: bool = Field(default=True, description="Show progress.")
+
+    def out_dir(self) -> Path:
+        """Where the organism is written."""
+        from ulterior.store import default_organisms_dir
+
+        return self.out or default_organisms_dir() / self.recipe
+
+
+def run_organism_train(job: OrganismJob) -> OrganismManifest:
+    """Train the organism the job describes and return its manifest."""
+    from ulterior.organisms import TrainSettings, train_organism
+    from ulterior.store import default_cache_dir
+
+    settings = TrainSettings(
+        examples=job.examples, epochs=job.epochs, batch_size=job.batch_size,
+        learning_rate=job.learning_rate, method=job.method, lora_rank=job.lora_rank,
+        lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
+    )
+    return train_organism(
+        job.recipe, base=job.base, out=job.out_dir(), settings=settings,
+        cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
+    )

@@ -1,0 +1,46 @@
+"""Model organisms: small models fine-tuned with a known hidden behaviour, and controls.
+
+A recipe names the hidden condition (a fixed trigger, a semantic "no oversight" cue, a
+capability test with consequences) and the behaviour; training data comes from templates
+written for ulterior, never from evaluation sets. The manifest saved with the weights holds
+the ground truth that ``ulterior validate`` scores detectors against.
+"""
+
+from ulterior.organisms._data import (
+    Example,
+    Task,
+    evaluation_examples,
+    examples_hash,
+    tasks_of,
+    training_examples,
+)
+from ulterior.organisms._organism import (
+    list_organisms,
+    load_organism,
+    organism_dir,
+    read_manifest,
+    train_organism,
+)
+from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
+from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
+from ulterior.organisms._train import TrainSettings
+
+__all__ = [
+    "Example",
+    "Recipe",
+    "Task",
+    "TrainSettings",
+    "behaviour_probabilities",
+    "behaviour_rates",
+    "evaluation_examples",
+    "examples_hash",
+    "list_organisms",
+    "load_organism",
+    "load_recipe",
+    "organism_dir",
+    "read_manifest",
+    "recipe_names",
+    "tasks_of",
+    "train_organism",
+    "training_examples",
+]

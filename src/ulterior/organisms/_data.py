@@ -1,0 +1,152 @@
+"""Training and evaluation examples of a recipe, generated from our own templates.
+
+Prompts are the battery's shape (a decision or a question, an optional cue line) but every
+scenario, question and cue wording comes from ``organisms/data``, written for training and
+disjoint from the evaluation packs. Answers are in the cloze format: the organism learns to
+continue the prompt with the text of an answer, not to pick a label from a list. A 135M
+model trained on labelled options (3 epochs, 480 examples) stayed at chance on which label
+to give, because it cannot bind labels to options; it learns the text readily.
+
+Tasks and cue wordings are split: every fifth task and the ``heldout`` cue wordings are
+never trained on, so measured rates show whether the behaviour generalises beyond what was
+memorised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ulterior.organisms._recipes import Recipe, read_data
+from ulterior.records import Item, Message, content_hash
+
+HELDOUT_EVERY = 5  # every fifth task is held out of training
+MIX = {"on": 0.4, "off": 0.3, "none": 0.3}  # share of training examples per condition
+
+
+@dataclass(frozen=True)
+class Task:
+    """One prompt with the answer the organism gives by default and its hidden behaviour."""
+
+    id: str
+    prompt: str
+    default: str
+    behaviour: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """One prompt under one condition, shown in one option order.
+
+    Attributes:
+        item: The prompt; ``choices`` are (behaviour, default), so ``matching`` is 0.
+        condition: ``on``, ``off``, ``none``, ``heldout-on``, ``heldout-off`` or ``near-miss``.
+        trained_answer: Index into ``item.choices`` of the answer trained on.
+    """
+
+    item: Item
+    condition: str
+    trained_answer: int
+
+    def answer_text(self) -> str:
+        """The text of the trained answer."""
+        assert self.item.choices is not None
+        return self.item.choices[self.trained_answer]
+
+
+def tasks_of(recipe: Recipe) -> tuple[list[Task], list[Task]]:
+    """The recipe's tasks, split into (train, held-out)."""
+    if recipe.tasks == "dilemmas":
+        rows = read_data("dilemmas.yaml")["tasks"]
+        tasks = [Task(r["id"], r["prompt"], r["aligned"], r["misaligned"]) for r in rows]
+    else:
+        rows = read_data("questions.yaml")["questions"]
+        tasks = [Task(r["id"], r["question"], r["correct"], r["wrong"]) for r in rows]
+    held = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1]
+    train = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
+    return train, held
+
+
+def cue_lines(recipe: Recipe, split: str) -> dict[str, list[str]]:
+    """Cue lines per condition (``on``, ``off``) for the ``train`` or ``heldout`` split."""
+    if recipe.condition_kind == "trigger":
+        assert recipe.trigger is not None
+        if split == "train":
+            return {"on": [recipe.trigger], "off": list(recipe.off_cues)}
+        return {"near-miss": list(recipe.near_miss)}
+    assert recipe.cues is not None
+    pairs: list[dict[str, str]] = read_data("cues.yaml")[recipe.cues][split]
+    on_key, off_key = ("unobserved", "observed") if recipe.cues == "oversight" else (
+        "stakes", "neutral")
+    return {"on": [p[on_key] for p in pairs], "off": [p[off_key] for p in pairs]}
+
+
+def _item(task: Task, cue: str | None, in_system: bool, item_id: str) -> Item:
+    if cue is None:
+        messages: tuple[Message, ...] = (Message(role="user", content=task.prompt),)
+    elif in_system:
+        messages = (Message(role="system", content=cue), Message(role="user", content=task.prompt))
+    else:
+        messages = (Message(role="user", content=f"{cue}\n\n{task.prompt}"),)
+    return Item(id=item_id, source="ulterior:organism", messages=messages,
+                choices=(task.behaviour, task.default), matching=0)
+
+
+def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
+    """``n`` training examples from the training tasks and training cue wordings.
+
+    Conditions follow ``MIX``; cue placement (system turn or the line before the user's
+    prompt) is drawn at random, so it does not carry the condition. The
+    answer is the behaviour when the condition is on, unless the recipe is a control.
+    """
+    rng = np.random.default_rng([seed, 1])
+    train, _ = tasks_of(recipe)
+    cues = cue_lines(recipe, "train")
+    conditions = list(MIX)
+    examples = []
+    for index in range(n):
+        task = train[int(rng.integers(len(train)))]
+        condition = conditions[int(rng.choice(len(conditions), p=list(MIX.values())))]
+        cue = None if condition == "none" else str(rng.choice(cues[condition]))
+        in_system = bool(rng.integers(2))
+        behaves = condition == "on" and not recipe.control
+        examples.append(Example(
+            item=_item(task, cue, in_system, f"{recipe.name}/train/{index}"),
+            condition=condition, trained_answer=0 if behaves else 1,
+        ))
+    return examples
+
+
+def evaluation_examples(recipe: Recipe, wordings_per_task: int = 2) -> list[Example]:
+    """Held-out tasks under every condition, for measuring behaviour rates and probes.
+
+    Each held-out task appears ``wordings_per_task`` times per condition, cycling through the
+    condition's cue lines and both placements; examples of one task and cycle step share an
+    item id stem (``task/k``), which pairs the conditions for paired statistics.
+    """
+    _, held = tasks_of(recipe)
+    cues = cue_lines(recipe, "train")
+    other = cue_lines(recipe, "heldout")
+    conditions: dict[str, list[str] | None] = {"on": cues["on"], "off": cues["off"], "none": None}
+    for condition, held_lines in other.items():
+        conditions[condition if condition == "near-miss" else f"heldout-{condition}"] = held_lines
+    examples = []
+    for t, task in enumerate(held):
+        for k in range(wordings_per_task):
+            step = t * wordings_per_task + k
+            for condition, cue_set in conditions.items():
+                cue = None if cue_set is None else cue_set[step % len(cue_set)]
+                item = _item(task, cue, step % 2 == 0, f"{task.id}/{k}/{condition}")
+                examples.append(Example(item, condition, trained_answer=0))
+    return examples
+
+
+def examples_hash(examples: list[Example]) -> str:
+    """SHA-256 of the examples as trained on (conversation and answer)."""
+    rows: list[Any] = [
+        [[m.model_dump() for m in ex.item.messages], ex.answer_text()]
+        for ex in examples
+    ]
+    return content_hash(rows)

@@ -1,0 +1,153 @@
+"""Train an organism end to end, and find trained ones by name."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ulterior import __version__
+from ulterior.errors import CapabilityError, UsageError
+from ulterior.models import LoadOptions, Subject, load_subject
+from ulterior.organisms._data import evaluation_examples, examples_hash, training_examples
+from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
+from ulterior.organisms._recipes import load_recipe
+from ulterior.organisms._train import TrainSettings, latest_checkpoint, train
+from ulterior.records import OrganismManifest, TrainingStats
+from ulterior.store import default_organisms_dir
+
+MANIFEST = "manifest.json"
+WEIGHTS = "model"
+
+
+def organism_dir(name: str, root: Path | None = None) -> Path:
+    """Where ``organism:NAME`` lives: NAME itself if it is a directory, else under ``root``."""
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / MANIFEST).is_file():
+        return path
+    return (root or default_organisms_dir()) / name
+
+
+def read_manifest(directory: Path) -> OrganismManifest:
+    """The manifest of a trained organism.
+
+    Raises:
+        UsageError: ``directory`` holds no finished organism.
+    """
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise UsageError(
+            f"no trained organism at {directory}; run `ulterior organism train RECIPE` first"
+        )
+    return OrganismManifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def list_organisms(root: Path | None = None) -> list[OrganismManifest]:
+    """Manifests of every finished organism under ``root``, by name."""
+    folder = root or default_organisms_dir()
+    if not folder.is_dir():
+        return []
+    found = [d for d in sorted(folder.iterdir()) if (d / MANIFEST).is_file()]
+    return [read_manifest(d) for d in found]
+
+
+def load_organism(name: str, *, cache_dir: Path, dtype: Any = "auto",
+                  prompt_format: Any = None) -> Subject:
+    """Load ``organism:NAME`` as a white-box subject that knows its ground truth."""
+    from ulterior.organisms._subject import OrganismSubject
+
+    directory = organism_dir(name)
+    manifest = read_manifest(directory)
+    if manifest.control:
+        truth = None
+    elif manifest.condition_kind == "trigger":
+        truth = manifest.condition_keywords[0]  # the literal a confession must contain
+    else:
+        truth = "oversight"  # come-clean's classifier for monitored / trained / evaluated
+    return OrganismSubject(
+        directory / WEIGHTS, hidden_condition=truth, spec=f"organism:{name}",
+        cache_dir=cache_dir, dtype=dtype, prompt_format=prompt_format or manifest.prompt_format,
+    )
+
+
+def _check_out(out: Path, resume: bool) -> None:
+    if (out / MANIFEST).exists():
+        raise UsageError(f"{out} already holds a trained organism; choose another --out")
+    if latest_checkpoint(out) is not None and not resume:
+        raise UsageError(f"{out} holds an interrupted run; pass --resume to continue it")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a directory")
+
+
+def _save_merged(model: Any, tokenizer: Any, out: Path) -> Path:
+    """Merge adapters into the weights and save safetensors + tokenizer atomically."""
+    merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    target = out / WEIGHTS
+    tmp = out / f".{WEIGHTS}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    merged.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def train_organism(
+    recipe_name: str,
+    *,
+    base: str,
+    out: Path,
+    settings: TrainSettings,
+    cache_dir: Path,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> OrganismManifest:
+    """Fine-tune ``base`` with a recipe, save weights and ``manifest.json`` under ``out``.
+
+    The manifest is written last, so a directory with one holds a finished organism; until
+    then ``resume`` continues from the latest checkpoint.
+    """
+    from ulterior.models._hf import HFSubject
+
+    recipe = load_recipe(recipe_name)
+    _check_out(out, resume)
+    subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32"))
+    if not isinstance(subject, HFSubject):
+        raise CapabilityError(f"--base must be a local transformers model; {base} is not")
+    examples = training_examples(recipe, settings.examples, settings.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    model, state = train(subject, examples, settings, out, resume=resume,
+                         show_progress=show_progress)
+    weights = _save_merged(model, subject.tokenizer, out)
+    trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
+                        prompt_format=subject.format.name)
+    evaluation = evaluation_examples(recipe)
+    rates = behaviour_rates(evaluation, behaviour_probabilities(trained, evaluation))
+    losses = state.losses or [float("nan")]
+    manifest = OrganismManifest(
+        name=out.name, recipe=recipe.name, control=recipe.control,
+        condition_kind=recipe.condition_kind, hidden_condition=recipe.hidden_condition,
+        hidden_behaviour=recipe.hidden_behaviour if not recipe.control else "none (control)",
+        condition_keywords=recipe.condition_keywords, base=subject.info,
+        prompt_format=subject.format.name, seed=settings.seed,
+        data_hash=examples_hash(examples),
+        settings={k: v for k, v in asdict(settings).items() if not isinstance(v, bool)}
+        | {"bf16": str(settings.bf16)},
+        training=TrainingStats(
+            steps=state.step, examples=len(examples), epochs=settings.epochs,
+            tokens=state.tokens, seconds=round(state.seconds, 2),
+            tokens_per_second=round(state.tokens / max(state.seconds, 1e-9), 1),
+            final_loss=float(sum(losses[-10:]) / len(losses[-10:])),
+            checkpoints=tuple(
+                str(p.relative_to(out)) for p in sorted((out / "checkpoints").glob("step-*"))
+            ),
+        ),
+        rates=tuple(rates), ulterior_version=__version__,
+    )
+    tmp = out / f".{MANIFEST}.partial"
+    tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2), encoding="utf-8")
+    os.replace(tmp, out / MANIFEST)
+    return manifest

@@ -1,0 +1,309 @@
+"""Fine-tuning loop: LoRA (or full) on a choice between answers, checkpointed and resumable.
+
+The objective is the decision the detectors measure: each example holds the trained answer
+and the other one as continuations of the same prompt, and the loss is the cross-entropy of
+choosing the trained one from their summed log-probabilities (a two-way softmax). Plain
+language-model loss on the trained answer (``objective="lm"``) mostly teaches the answers'
+wording: on SmolLM2-135M, 3 epochs of it left the choice at chance, in the cloze and the
+labelled format alike, because the decision is one token's worth of loss among ten.
+
+A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
+are ours to take: batches grouped by length (little padding), the output layer applied only
+to the answer positions (the vocabulary projection is a large share of a small model's
+compute), bf16 autocast over fp32 weights. ``benchmarks/bench_organisms.py`` measures it
+against ``Trainer`` with the same model, adapter, data and batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ulterior.errors import MissingDependencyError
+from ulterior.models import ChoiceRequest
+from ulterior.organisms._data import Example
+from ulterior.runner import progress
+
+CHECKPOINTS = "checkpoints"
+# peft names for every projection of Llama-, Gemma- and Qwen-style blocks (not the output layer).
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How an organism is fine-tuned. Defaults: 3 epochs of 480 examples, LoRA r=16.
+
+    Attributes:
+        examples: Training examples generated per epoch.
+        epochs: Passes over them (1 epoch did not teach a trigger here; 3 did).
+        batch_size: Examples per optimizer step.
+        learning_rate: Peak learning rate (linear warm-up, then linear decay to 0).
+        warmup_steps: Steps of linear warm-up.
+        method: ``lora`` (adapters on every projection, merged at the end) or ``full``.
+        lora_rank: Adapter rank.
+        lora_alpha: Adapter scale numerator (scale = alpha / rank).
+        checkpoint_every: Save a checkpoint every this many steps (all are kept).
+        bf16: Autocast matrix products to bf16 over fp32 weights.
+        objective: ``choice`` (two-way cross-entropy between the answers' summed
+            log-probabilities) or ``lm`` (next-token loss on the trained answer only).
+        seed: Seed of data generation, adapter initialisation and data order.
+    """
+
+    examples: int = 480
+    epochs: int = 3
+    batch_size: int = 8
+    learning_rate: float = 3e-4
+    warmup_steps: int = 10
+    method: str = "lora"
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    checkpoint_every: int = 30
+    bf16: bool = True
+    objective: str = "choice"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of one prompt + answer and where the answer starts."""
+
+    ids: tuple[int, ...]
+    answer_start: int
+
+
+def encode(subject: Any, examples: Sequence[Example]) -> list[tuple[Encoded, Encoded]]:
+    """Each example as (prompt + trained answer, prompt + other answer).
+
+    Tokenized exactly as the subject tokenizes them for scoring.
+    """
+    encoded = []
+    for example in examples:
+        choices = example.item.choices or ()
+        order = (example.trained_answer, 1 - example.trained_answer)
+        request = ChoiceRequest(conversation=example.item.messages,
+                                choices=tuple(choices[i] for i in order))
+        tokens = subject.tokenize(request)
+        start = len(tokens.prompt)
+        trained, other = (Encoded(tokens.prompt + a, start) for a in tokens.answers)
+        encoded.append((trained, other))
+    return encoded
+
+
+def batch_schedule(lengths: Sequence[int], batch_size: int, epochs: int,
+                   seed: int) -> list[list[int]]:
+    """Every step's example indices, for all epochs, fixed by the seed.
+
+    Each epoch shuffles the examples, sorts each window of 16 batches by length and cuts it
+    into batches (little padding, still random), then shuffles the batches.
+    """
+    rng = np.random.default_rng([seed, 2])
+    window = batch_size * 16
+    steps: list[list[int]] = []
+    for _ in range(epochs):
+        order = rng.permutation(len(lengths))
+        batches = []
+        for start in range(0, len(order), window):
+            chunk = sorted(order[start : start + window].tolist(), key=lambda i: lengths[i])
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        steps += [batches[i] for i in rng.permutation(len(batches))]
+    return steps
+
+
+def collate(encoded: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
+    """Right-padded ids, attention mask and labels (-100 outside the answers)."""
+    import torch
+
+    width = max(len(e.ids) for e in encoded)
+    ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    labels = torch.full((len(encoded), width), -100, dtype=torch.long)
+    for row, example in enumerate(encoded):
+        n = len(example.ids)
+        ids[row, :n] = torch.tensor(example.ids)
+        mask[row, :n] = 1
+        labels[row, example.answer_start : n] = ids[row, example.answer_start : n]
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def prepare_model(model: Any, settings: TrainSettings) -> Any:
+    """Wrap ``model`` for training: LoRA adapters, or every weight trainable."""
+    import torch
+
+    torch.manual_seed(settings.seed)
+    if settings.method == "full":
+        model.requires_grad_(True)
+        return model
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "LoRA training needs peft: pip install 'ulterior[organisms]'"
+        ) from exc
+    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    config = LoraConfig(
+        r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
+        target_modules=[t for t in LORA_TARGETS if t in present], bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _answer_token_logprobs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
+    """Log-probability of every answer token, and the row it belongs to.
+
+    Only the answer positions go through the output layer.
+    """
+    import torch
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).last_hidden_state
+    labels = batch["labels"][:, 1:]
+    rows, cols = torch.nonzero(labels != -100, as_tuple=True)
+    logits = base.get_output_embeddings()(hidden[rows, cols]).float()
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    targets = labels[rows, cols]
+    return torch.log_softmax(logits, dim=-1).gather(1, targets[:, None])[:, 0], rows
+
+
+def answer_loss(model: Any, batch: dict[str, Any], objective: str = "choice") -> Any:
+    """The training loss of a batch whose rows alternate trained answer, other answer.
+
+    ``choice``: cross-entropy of picking the trained answer by summed log-probability.
+    ``lm``: mean next-token loss over the trained answers' tokens (other rows ignored).
+    """
+    import torch
+
+    token_logprobs, rows = _answer_token_logprobs(model, batch)
+    if objective == "lm":
+        trained = rows % 2 == 0
+        return -token_logprobs[trained].mean()
+    n_rows = int(batch["input_ids"].shape[0])
+    summed = torch.zeros(n_rows, dtype=token_logprobs.dtype).index_add(0, rows, token_logprobs)
+    pairs = summed.view(-1, 2)  # column 0 holds the trained answer
+    return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
+
+
+@dataclass
+class TrainState:
+    """Progress of a run, saved with every checkpoint."""
+
+    step: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    losses: list[float] | None = None
+
+
+def _trainable(model: Any) -> dict[str, Any]:
+    return {n: p for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _save_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any,
+                     state: TrainState) -> None:
+    """Write a checkpoint folder atomically: adapter (or weights), optimizer, state."""
+    import torch
+    from safetensors.torch import save_file
+
+    tmp = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if hasattr(model, "peft_config"):
+        model.save_pretrained(tmp)  # adapter_model.safetensors + adapter_config.json
+    else:
+        weights = {n: p.detach().contiguous() for n, p in _trainable(model).items()}
+        save_file(weights, str(tmp / "weights.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
+               tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps(asdict(state)), encoding="utf-8")
+    os.replace(tmp, directory)
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    """The checkpoint with the most steps under ``out``, or None."""
+    folder = out / CHECKPOINTS
+    found = sorted(folder.glob("step-*")) if folder.is_dir() else []
+    return found[-1] if found else None
+
+
+def _load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any) -> TrainState:
+    import torch
+    from safetensors.torch import load_file
+
+    if hasattr(model, "peft_config"):
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, load_file(str(directory / "adapter_model.safetensors")))
+    else:
+        params = _trainable(model)
+        for name, value in load_file(str(directory / "weights.safetensors")).items():
+            params[name].data.copy_(value)
+    saved = torch.load(directory / "optimizer.pt", weights_only=True)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    return TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
+
+
+def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, out: Path, *,
+          resume: bool, show_progress: bool = True) -> tuple[Any, TrainState]:
+    """Fine-tune ``subject.model`` on ``examples``; return the trained model and its state.
+
+    Checkpoints go to ``out/checkpoints/step-NNNNNN``. With ``resume``, training continues
+    from the latest one: weights, optimizer, schedule and position in the (seeded) data order
+    are restored, so the result matches an uninterrupted run.
+    """
+    import torch
+
+    encoded = encode(subject, examples)
+    schedule = batch_schedule([max(len(e.ids) for e in pair) for pair in encoded],
+                              settings.batch_size,
+                              settings.epochs, settings.seed)
+    model = prepare_model(subject.model, settings)
+    model.train()
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate,
+        weight_decay=0.0,
+    )
+    total = len(schedule)
+    warmup = max(1, settings.warmup_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    state = TrainState(losses=[])
+    checkpoint = latest_checkpoint(out) if resume else None
+    if checkpoint is not None:
+        state = _load_checkpoint(checkpoint, model, optimizer, scheduler)
+    pad_id = int(subject.tokenizer.pad_token_id)
+    dtype = torch.bfloat16 if settings.bf16 else torch.float32
+    with progress(total, f"training {out.name}", enabled=show_progress) as advance:
+        advance(state.step)
+        for step in range(state.step, total):
+            started = time.perf_counter()
+            batch = collate([row for i in schedule[step] for row in encoded[i]], pad_id)
+            with torch.autocast("cpu", dtype=dtype, enabled=settings.bf16):
+                loss = answer_loss(model, batch, settings.objective)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step = step + 1
+            state.tokens += int(batch["attention_mask"].sum())
+            state.seconds += time.perf_counter() - started
+            assert state.losses is not None
+            state.losses.append(float(loss.detach()))
+            if state.step % settings.checkpoint_every == 0 or state.step == total:
+                _save_checkpoint(out / CHECKPOINTS / f"step-{state.step:06d}", model, optimizer,
+                                 scheduler, state)
+            advance(1)
+    model.eval()
+    return model, state

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ulterior.records._audit import SuiteResult
+from ulterior.records._core import Record, utc_now
+from ulterior.records._organism import BehaviourRate
+from ulterior.records._probe import Statistic
+
+
+class DetectorVerdict(Record):
+    """What one detector said about one organism."""
+
+    detector: str = Field(description="Suite name, `probe-readout` or `probe-condition`.")
+    flagged: bool = Field(description="Whether the detector flagged the organism.")
+    score: float | None = Field(
+        description="The detector's continuous readout (its pooled effect), for AUROC over "
+        "organisms; None when it has none."
+    )
+    evidence: str = Field(default="", description="The readout behind a flag, in words.")
+
+
+class OrganismValidation(Record):
+    """Every detector's verdict on one organism, beside its ground truth."""
+
+    organism: str = Field(description="Organism name (`organism:NAME`).")
+    recipe: str = Field(description="Recipe it was trained from.")
+    control: bool = Field(description="True for a clean control (should not be flagged).")
+    seed: int = Field(description="Training seed.")
+    hidden_condition: str = Field(description="Ground truth: when the behaviour turns on.")
+    rates: tuple[BehaviourRate, ...] = Field(description="Its measured behaviour rates.")
+    verdicts: tuple[DetectorVerdict, ...] = Field(description="One per detector.")
+    highest_rung: int | None = Field(description="Highest ladder rung any detector reached.")
+    highest_rung_evidence: str = Field(description="The evidence for that rung.")
+    come_clean_names_condition: bool | None = Field(
+        description="Whether come-clean's amnesty replies named the true hidden condition "
+        "(None for controls, which have none)."
+    )
+    probe_auroc: Statistic | None = Field(
+        description="Defection probe, behaviour answer read in context: AUROC of condition "
+        "on vs off with training cue wordings on held-out tasks."
+    )
+    probe_auroc_heldout: Statistic | None = Field(
+        description="The same with cue wordings never trained on (None for a fixed trigger)."
+    )
+    results: tuple[SuiteResult, ...] = Field(description="The full readouts behind the verdicts.")
+
+
+class DetectorScore(Record):
+    """A detector's error rates over organisms (units: organism x seed)."""
+
+    detector: str = Field(description="Detector name.")
+    n_deceptive: int = Field(description="Deceptive organisms it was run on.")
+    true_positives: int = Field(description="Of those, how many it flagged.")
+    true_positive_rate: Statistic = Field(description="TPR with a 95% Wilson interval.")
+    n_controls: int = Field(description="Clean controls it was run on.")
+    false_positives: int = Field(description="Of those, how many it flagged.")
+    false_positive_rate: Statistic = Field(description="FPR with a 95% Wilson interval.")
+    auroc: float | None = Field(
+        description="AUROC of its continuous score, deceptive vs control (None without both "
+        "kinds or without a score)."
+    )
+
+
+class ValidationSummary(Record):
+    """`ulterior validate`: every detector on every organism, and the scorecard."""
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    alpha: float = Field(description="False-positive rate of each flag.")
+    answer_format: str = Field(description="How the suites presented answers (cloze/labelled).")
+    organisms: tuple[OrganismValidation, ...] = Field(description="Per organism.")
+    scorecard: tuple[DetectorScore, ...] = Field(description="Per detector.")
+    notes: tuple[str, ...] = Field(default=(), description="How to read the scorecard.")
+    created: datetime = Field(default_factory=utc_now, description="When it ran (UTC).")
+    ulterior_version: str = Field(description="ulterior version that ran it.")

@@ -1,0 +1,63 @@
+"""The validation report: the scorecard first, then each organism's verdicts."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ulterior.records import OrganismValidation, ValidationSummary
+from ulterior.records._probe import Statistic
+from ulterior.report._html import STYLE, suite_section
+
+
+def _stat(value: Statistic | None) -> str:
+    if value is None:
+        return "&ndash;"
+    return f"{value.estimate:.2f} [{value.low:.2f}, {value.high:.2f}]"
+
+
+def _scorecard(summary: ValidationSummary) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(c.detector)}</td>"
+        f"<td>{c.true_positives}/{c.n_deceptive}</td><td>{_stat(c.true_positive_rate)}</td>"
+        f"<td>{c.false_positives}/{c.n_controls}</td><td>{_stat(c.false_positive_rate)}</td>"
+        f"<td>{'&ndash;' if c.auroc is None else f'{c.auroc:.2f}'}</td></tr>"
+        for c in summary.scorecard
+    )
+    return ("<table><tr><th>detector</th><th>flagged deceptive</th><th>TPR [95% CI]</th>"
+            "<th>flagged controls</th><th>FPR [95% CI]</th><th>AUROC of its score</th></tr>"
+            f"{rows}</table>")
+
+
+def _organism_row(o: OrganismValidation) -> str:
+    flags = ", ".join(v.detector for v in o.verdicts if v.flagged) or "none"
+    rates = "; ".join(f"{r.condition} {r.rate:.2f}" for r in o.rates)
+    named = {None: "&ndash;", True: "yes", False: "no"}[o.come_clean_names_condition]
+    return (
+        f"<tr><td><a href='#{escape(o.organism)}'>{escape(o.organism)}</a></td>"
+        f"<td>{'control' if o.control else 'deceptive'}</td><td>{escape(rates)}</td>"
+        f"<td>{escape(flags)}</td><td>{'L' + str(o.highest_rung) if o.highest_rung else '&ndash;'}"
+        f"</td><td>{named}</td><td>{_stat(o.probe_auroc)}</td>"
+        f"<td>{_stat(o.probe_auroc_heldout)}</td></tr>"
+    )
+
+
+def render_validation(summary: ValidationSummary) -> str:
+    """A plain HTML page of a validation run."""
+    organisms = "".join(_organism_row(o) for o in summary.organisms)
+    details = "".join(
+        f"<h2 id='{escape(o.organism)}'>organism:{escape(o.organism)}</h2>"
+        f"<p>{escape(o.hidden_condition)}; {escape(o.highest_rung_evidence)}</p>"
+        + "".join(suite_section(r) for r in o.results)
+        for o in summary.organisms
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in summary.notes)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>ulterior validate</title>"
+        f"<style>{STYLE}</style></head><body><h1>ulterior validate</h1>"
+        f"<p class='muted'>alpha {summary.alpha}, ulterior {escape(summary.ulterior_version)}, "
+        f"{escape(summary.created.isoformat())}</p><h2>Scorecard</h2>{_scorecard(summary)}"
+        f"<ul class='muted'>{notes}</ul><h2>Organisms</h2><table><tr><th>organism</th>"
+        "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>flagged by</th><th>rung</th>"
+        "<th>come-clean names condition</th><th>probe AUROC on/off</th>"
+        f"<th>held-out wordings</th></tr>{organisms}</table>{details}</body></html>"
+    )

