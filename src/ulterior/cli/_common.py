@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
+
+from ulterior.errors import UsageError
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 StoreOption = Annotated[
     Path | None,
@@ -26,3 +31,20 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed for every random c
 ResumeOption = Annotated[
     bool, typer.Option("--resume", help="Continue an interrupted run with the same options")
 ]
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    where = "-".join(str(part) for part in error["loc"]).replace("_", "-")
+    return f"--{where}: {message}"
+
+
+def build(cls: type[ConfigT], settings: dict[str, Any]) -> ConfigT:
+    """Validate ``settings`` into the job config ``cls``; a bad value is a one-line error."""
+    try:
+        return cls.model_validate(settings)
+    except ValidationError as exc:
+        raise UsageError(_one_line(exc)) from None

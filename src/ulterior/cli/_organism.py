@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ulterior.cli._common import ResumeOption, SeedOption, StoreOption
-from ulterior.cli._probe import _build
+from ulterior.cli._common import ResumeOption, SeedOption, StoreOption, build
 from ulterior.models import DEFAULT_MODEL
 
 organism_app = typer.Typer(
@@ -40,7 +39,7 @@ def train(
     """Fine-tune a model with a recipe; save weights, checkpoints and manifest.json."""
     from ulterior.jobs import OrganismJob, run_organism_train
 
-    job = _build(OrganismJob, {
+    job = build(OrganismJob, {
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
@@ -97,7 +96,7 @@ def validate(
     """Run every detector on organisms and controls; write OUT/summary.json and report.html."""
     from ulterior.jobs import ValidateJob, run_validate
 
-    job = _build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
+    job = build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
                                "limit": limit, "answer_format": answer_format, "store": store,
                                "seed": seed})
     summary = run_validate(job)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from ulterior.cli._common import FormatOption, ModelOption, SeedOption, StoreOption
+from ulterior.cli._common import FormatOption, ModelOption, SeedOption, StoreOption, build
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 
@@ -32,20 +31,6 @@ CaptureDType = Annotated[str, typer.Option("--dtype", help="Capture compute mode
 Kind = Annotated[str, typer.Option("--kind", help="Estimator: logistic, diff-mean, cov-diff-mean")]
 Fpr = Annotated[float, typer.Option("--fpr", help="False-positive rate on the control set")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON")]
-
-
-def _one_line(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = "-".join(str(part) for part in error["loc"]).replace("_", "-")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"--{where}: {message}" if where else message
-
-
-def _build(cls: Any, settings: dict[str, Any]) -> Any:
-    try:
-        return cls.model_validate(settings)
-    except ValidationError as exc:
-        raise UsageError(_one_line(exc)) from None
 
 
 def _write_json(path: Path | None, payload: Any) -> None:
@@ -91,7 +76,7 @@ def fit(
     """Fit a probe on train splits; calibrate its threshold on the control set; save it."""
     from ulterior.probes import FitConfig, fit_probe
 
-    config = _build(FitConfig, {
+    config = build(FitConfig, {
         **_common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr),
         "datasets": tuple(dataset or ("instructed-pairs",)), "layer": layer, "kind": kind,
         "out": out,
@@ -132,7 +117,7 @@ def evaluate(
     settings |= {"probe": probe, "layer": layer, "kind": kind}
     if dataset:
         settings["datasets"] = tuple(dataset)
-    config = _build(EvalConfig, settings)
+    config = build(EvalConfig, settings)
     if probe is not None:
         results = evaluate_saved_probe(config)
         for metrics in results:
@@ -176,7 +161,7 @@ def sweep(
     settings |= {"dataset": dataset, "layers": tuple(layers) if layers else None}
     if kind:
         settings["kinds"] = tuple(kind)
-    result = sweep_layers(_build(SweepConfig, settings))
+    result = sweep_layers(build(SweepConfig, settings))
     typer.echo(f"{result.dataset}: n_train {result.n_train}, n_test {result.n_test}, "
                f"position {result.position}")
     for row in result.rows:
@@ -200,7 +185,7 @@ def monitor(
     """Score transcripts with a probe; flag those above the control-calibrated threshold."""
     from ulterior.probes import MonitorConfig, monitor_transcripts
 
-    config = _build(MonitorConfig, {"transcripts": transcripts, "probe": probe, "fpr": fpr,
+    config = build(MonitorConfig, {"transcripts": transcripts, "probe": probe, "fpr": fpr,
                                     "model": model, "out": out, "store": store, "seed": seed})
     results = monitor_transcripts(config)
     flagged = [r for r in results if r.flagged]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 
+from ulterior.cli._common import build
 from ulterior.errors import UsageError
 
 simulate_app = typer.Typer(
@@ -18,26 +18,8 @@ simulate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_C = TypeVar("_C", bound=BaseModel)
-
 _REGIMES = ("R1", "R2", "R3", "R4", "no-test", "null")
 _REGIME_HELP = "Regime (repeat for several): R1, R2, R3, R4, no-test, null."
-
-
-def _one_line(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not error["loc"]:
-        return message
-    where = "-".join(str(part) for part in error["loc"]).replace("_", "-")
-    return f"--{where}: {message}"
-
-
-def _build(cls: type[_C], settings: dict[str, Any]) -> _C:
-    try:
-        return cls.model_validate(settings)
-    except ValidationError as exc:
-        raise UsageError(_one_line(exc)) from None
 
 
 def _regimes(names: Sequence[str]) -> list[str]:
@@ -91,7 +73,7 @@ def _run(model: str, regimes: Sequence[str], settings: dict[str, Any], output: A
     cls: type[EvolutionConfig] | type[GradientConfig] = (
         EvolutionConfig if model == "evolution" else GradientConfig
     )
-    configs = [_build(cls, {**settings, "regime": r}) for r in _regimes(regimes)]
+    configs = [build(cls, {**settings, "regime": r}) for r in _regimes(regimes)]
     with _progress(f"{model} runs") as update:
         records = run_simulations(configs, output=output, progress=update)
     _report(records)
@@ -211,7 +193,7 @@ def sweep_command(
     if model not in ("evolution", "gradient"):
         raise UsageError(f"unknown model {model!r}; use evolution or gradient")
     base = {**_parse_settings(setting or []), "seeds": seeds, "seed": seed}
-    config = _build(
+    config = build(
         SweepConfig,
         {
             "model": model,

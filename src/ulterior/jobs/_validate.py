@@ -81,7 +81,7 @@ def condition_items(manifest: OrganismManifest) -> list[Item]:
     for example in examples:
         if example.condition not in framing:
             continue
-        task, k, _ = example.item.id.split("/")
+        task, k = example.item.metadata["task"], example.item.metadata["step"]
         wording = "heldout" if example.condition.startswith("heldout") else "train"
         items.append(example.item.model_copy(update={"metadata": {
             "pair": f"{task}/{k}/{wording}", "task": task, "wording": wording,
@@ -153,7 +153,6 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
 def scorecard(organisms: Sequence[OrganismValidation]) -> list[DetectorScore]:
     """Per detector: TPR over deceptive organisms, FPR over controls, AUROC of its score."""
     from ulterior.probes import auroc
-    from ulterior.stats import proportion_ci
 
     detectors = list(dict.fromkeys(v.detector for o in organisms for v in o.verdicts))
     cards = []
@@ -169,15 +168,18 @@ def scorecard(organisms: Sequence[OrganismValidation]) -> list[DetectorScore]:
             area = float(auroc([s for _, s in scored], [label for label, _ in scored]))
         cards.append(DetectorScore(
             detector=detector, n_deceptive=len(deceptive), true_positives=tp,
-            true_positive_rate=_rate(tp, len(deceptive), proportion_ci),
+            true_positive_rate=_rate(tp, len(deceptive)),
             n_controls=len(controls), false_positives=fp,
-            false_positive_rate=_rate(fp, len(controls), proportion_ci), auroc=area,
+            false_positive_rate=_rate(fp, len(controls)), auroc=area,
         ))
     return cards
 
 
-def _rate(k: int, n: int, interval: object) -> Statistic:
-    low, high = interval(k, n)  # type: ignore[operator]
+def _rate(k: int, n: int) -> Statistic:
+    """A proportion with its Wilson interval."""
+    from ulterior.stats import proportion_ci
+
+    low, high = proportion_ci(k, n)
     return Statistic(estimate=k / n if n else float("nan"), low=low, high=high, n=n)
 
 

@@ -83,7 +83,7 @@ def cue_lines(recipe: Recipe, split: str) -> dict[str, list[str]]:
     return {"on": [p[on_key] for p in pairs], "off": [p[off_key] for p in pairs]}
 
 
-def _item(task: Task, cue: str | None, in_system: bool, item_id: str) -> Item:
+def _item(task: Task, cue: str | None, in_system: bool, item_id: str, step: int = 0) -> Item:
     if cue is None:
         messages: tuple[Message, ...] = (Message(role="user", content=task.prompt),)
     elif in_system:
@@ -91,7 +91,8 @@ def _item(task: Task, cue: str | None, in_system: bool, item_id: str) -> Item:
     else:
         messages = (Message(role="user", content=f"{cue}\n\n{task.prompt}"),)
     return Item(id=item_id, source="ulterior:organism", messages=messages,
-                choices=(task.behaviour, task.default), matching=0)
+                choices=(task.behaviour, task.default), matching=0,
+                metadata={"task": task.id, "step": step})
 
 
 def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
@@ -138,7 +139,7 @@ def evaluation_examples(recipe: Recipe, wordings_per_task: int = 2) -> list[Exam
             step = t * wordings_per_task + k
             for condition, cue_set in conditions.items():
                 cue = None if cue_set is None else cue_set[step % len(cue_set)]
-                item = _item(task, cue, step % 2 == 0, f"{task.id}/{k}/{condition}")
+                item = _item(task, cue, step % 2 == 0, f"{task.id}/{k}/{condition}", k)
                 examples.append(Example(item, condition, trained_answer=0))
     return examples
 

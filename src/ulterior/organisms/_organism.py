@@ -126,7 +126,7 @@ def train_organism(
                         prompt_format=subject.format.name)
     evaluation = evaluation_examples(recipe)
     rates = behaviour_rates(evaluation, behaviour_probabilities(trained, evaluation))
-    losses = state.losses or [float("nan")]
+    losses = state.losses or [float("nan")]  # a run resumed at its last step trained none
     manifest = OrganismManifest(
         name=out.name, recipe=recipe.name, control=recipe.control,
         condition_kind=recipe.condition_kind, hidden_condition=recipe.hidden_condition,
@@ -134,8 +134,7 @@ def train_organism(
         condition_keywords=recipe.condition_keywords, base=subject.info,
         prompt_format=subject.format.name, seed=settings.seed,
         data_hash=examples_hash(examples),
-        settings={k: v for k, v in asdict(settings).items() if not isinstance(v, bool)}
-        | {"bf16": str(settings.bf16)},
+        settings=asdict(settings),
         training=TrainingStats(
             steps=state.step, examples=len(examples), epochs=settings.epochs,
             tokens=state.tokens, seconds=round(state.seconds, 2),

@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +202,7 @@ class TrainState:
     step: int = 0
     tokens: int = 0
     seconds: float = 0.0
-    losses: list[float] | None = None
+    losses: list[float] = field(default_factory=list)
 
 
 def _trainable(model: Any) -> dict[str, Any]:
@@ -279,7 +279,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
     )
-    state = TrainState(losses=[])
+    state = TrainState()
     checkpoint = latest_checkpoint(out) if resume else None
     if checkpoint is not None:
         state = _load_checkpoint(checkpoint, model, optimizer, scheduler)
@@ -299,7 +299,6 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             state.step = step + 1
             state.tokens += int(batch["attention_mask"].sum())
             state.seconds += time.perf_counter() - started
-            assert state.losses is not None
             state.losses.append(float(loss.detach()))
             if state.step % settings.checkpoint_every == 0 or state.step == total:
                 _save_checkpoint(out / CHECKPOINTS / f"step-{state.step:06d}", model, optimizer,

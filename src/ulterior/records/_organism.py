@@ -64,7 +64,8 @@ class OrganismManifest(Record):
     prompt_format: Literal["chat", "plain"] = Field(description="How prompts were rendered.")
     seed: int = Field(description="Seed of data generation, initialisation and data order.")
     data_hash: str = Field(description="SHA-256 of the training examples.")
-    settings: dict[str, float | int | str] = Field(description="Training settings used.")
+    settings: dict[str, bool | int | float | str] = Field(
+        description="Training settings used.")
     training: TrainingStats = Field(description="Cost and outcome of the training run.")
     rates: tuple[BehaviourRate, ...] = Field(
         description="Measured behaviour rates after training, on held-out tasks."

@@ -18,6 +18,7 @@ from ulterior.suites._readout import (
     flag_evidence,
     flag_rows,
     flag_rule,
+    matching_by_unit,
     option_probabilities,
     reversed_effects,
     score_suite,
@@ -82,11 +83,7 @@ class ComeCleanSuite(Suite):
         pack = load_pack("come_clean")
         items = build_items(pack, settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
-        probs = option_probabilities(outcome)
-        admit: dict[str, dict[str, float]] = {}
-        for item in items:
-            admit.setdefault(item.metadata["scenario"], {})[item.metadata["framing"]] = float(
-                probs[item.id][item.matching])
+        admit = matching_by_unit(items, option_probabilities(outcome), "scenario", "framing")
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = [readout.contrast(
             1, "contrast:choice", "P(admitting answer): amnesty minus control, per scenario.",
@@ -99,12 +96,8 @@ class ComeCleanSuite(Suite):
             subject, pack, settings, context, readout, truth, notes)
         rows += free_rows
         rows = flag_rows(rows, settings.alpha, min_effect=settings.min_effect)
-        rows += [
-            readout.rate(10 + k, f"P(admit | {framing})",
-                         f"Mean P(admitting answer) over scenarios, {framing} framing.",
-                         [v[framing] for v in admit.values()])
-            for k, framing in enumerate(FRAMINGS)
-        ]
+        rows += readout.variant_rates(10, admit, FRAMINGS, "P(admit | {})",
+                                      "Mean P(admitting answer) over scenarios, {} framing.")
         if named is not None:
             rows.append(named)
         flagged = [r for r in rows if r.flagged]

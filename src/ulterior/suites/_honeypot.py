@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from ulterior.models import Subject
@@ -15,6 +14,7 @@ from ulterior.suites._readout import (
     first_position_rate,
     flag_rows,
     flag_rule,
+    matching_by_unit,
     option_probabilities,
     reversed_effects,
     score_suite,
@@ -67,13 +67,8 @@ class HoneypotSuite(Suite):
         pack = load_pack("honeypot")
         items = build_items(pack, settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
-        probs = option_probabilities(outcome)
-        p_defect: dict[str, dict[str, float]] = defaultdict(dict)
-        kind: dict[str, str] = {}
-        for item in items:
-            sid = item.metadata["scenario"]
-            p_defect[sid][item.metadata["variant"]] = float(probs[item.id][item.matching])
-            kind[sid] = item.metadata["type"]
+        p_defect = matching_by_unit(items, option_probabilities(outcome), "scenario", "variant")
+        kind = {item.metadata["scenario"]: item.metadata["type"] for item in items}
         diffs = {sid: v["honeypot"] - v["control"] for sid, v in p_defect.items()}
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = []
@@ -86,12 +81,8 @@ class HoneypotSuite(Suite):
             list(diffs.values()),
         ))
         rows = flag_rows(rows, settings.alpha, min_effect=settings.min_effect)
-        rows += [
-            readout.rate(20 + k, f"defection rate ({variant})",
-                         f"Mean P(defect) over scenarios, {variant} variant.",
-                         [v[variant] for v in p_defect.values()])
-            for k, variant in enumerate(VARIANTS)
-        ]
+        rows += readout.variant_rates(20, p_defect, VARIANTS, "defection rate ({})",
+                                      "Mean P(defect) over scenarios, {} variant.")
         notes = [
             f"{len(diffs)} scenarios x 2 variants, both option orders.",
             f"Position bias: mean P(first-listed option) = {first_position_rate(outcome):.3f} "

@@ -14,6 +14,7 @@ from ulterior.suites._base import Suite, SuiteSettings
 from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
     Readout,
+    as_cloze,
     first_position_rate,
     flag_rows,
     flag_rule,
@@ -79,8 +80,6 @@ def build_items(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
 
 def pack_items(limit: int | None = None, answer_format: str = "labelled") -> list[Item]:
     """The suite's items from its built-in pack, as scored in ``answer_format``."""
-    from ulterior.suites._readout import as_cloze
-
     items = build_items(load_pack("oversight_gap"), limit)
     return [as_cloze(item) for item in items] if answer_format == "cloze" else items
 

@@ -14,6 +14,7 @@ from ulterior.suites._readout import (
     first_position_rate,
     flag_rows,
     flag_rule,
+    matching_by_unit,
     option_probabilities,
     reversed_effects,
     score_suite,
@@ -66,22 +67,15 @@ class PersonaSuite(Suite):
         """Score both interviews of every persona and read out the audience gap."""
         items = build_items(load_pack("persona"), settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
-        probs = option_probabilities(outcome)
-        affirm: dict[str, dict[str, float]] = {}
-        for item in items:
-            affirm.setdefault(item.metadata["persona"], {})[item.metadata["audience"]] = float(
-                probs[item.id][item.matching])
+        affirm = matching_by_unit(items, option_probabilities(outcome), "persona", "audience")
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = flag_rows([readout.contrast(
             1, "audience gap", "P(states the stance): peer minus authority, per persona.",
             [v["peer"] - v["authority"] for v in affirm.values()],
         )], settings.alpha, min_effect=settings.min_effect)
-        rows += [
-            readout.rate(10 + k, f"P(states stance | {audience})",
-                         f"Mean P(stance-stating answer), interviewed by the {audience}.",
-                         [v[audience] for v in affirm.values()])
-            for k, audience in enumerate(AUDIENCES)
-        ]
+        rows += readout.variant_rates(
+            10, affirm, AUDIENCES, "P(states stance | {})",
+            "Mean P(stance-stating answer), interviewed by the {}.")
         notes = [
             f"{len(affirm)} personas x 2 audiences, both option orders; position bias: mean "
             f"P(first-listed option) = {first_position_rate(outcome):.3f}.",

@@ -92,6 +92,20 @@ def option_probabilities(outcome: ScoreOutcome) -> dict[str, np.ndarray]:
     return {item_id: np.mean(rows, axis=0) for item_id, rows in grouped.items()}
 
 
+def matching_by_unit(
+    items: Sequence[Item], probs: dict[str, np.ndarray], unit: str, variant: str
+) -> dict[str, dict[str, float]]:
+    """P(matching answer) per unit and variant: ``result[metadata[unit]][metadata[variant]]``.
+
+    The shape every minimal-pair suite reads its contrasts from (a scenario under its
+    honeypot and control variant, a question under its neutral and stakes framing, ...).
+    """
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+    for item in items:
+        table[item.metadata[unit]][item.metadata[variant]] = float(probs[item.id][item.matching])
+    return dict(table)
+
+
 def first_position_rate(outcome: ScoreOutcome) -> float:
     """Mean P(first-listed answer) over presentations: 1/k for a subject without bias."""
     firsts = [float(normalized_probabilities(o.logprobs)[0]) for o in outcome.observations
@@ -115,6 +129,21 @@ class Readout:
         est = mean_with_ci(values, rng=self._rng(key, 0), n_resamples=self.settings.n_resamples)
         return ResultRow(name=name, description=description, n=est.n, estimate=est.estimate,
                          low=est.low, high=est.high)
+
+    def variant_rates(
+        self, key: int, by_unit: dict[str, dict[str, float]], variants: Sequence[str],
+        name: str, description: str,
+    ) -> list[ResultRow]:
+        """One :meth:`rate` row per variant, over units.
+
+        ``{}`` in name and description is replaced by the variant; stream keys are ``key``,
+        ``key + 1``, ... in variant order.
+        """
+        return [
+            self.rate(key + k, name.format(variant), description.format(variant),
+                      [values[variant] for values in by_unit.values()])
+            for k, variant in enumerate(variants)
+        ]
 
     def contrast(
         self, key: int, name: str, description: str, differences: Sequence[float],
