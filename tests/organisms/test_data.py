@@ -36,7 +36,11 @@ def test_control_sees_the_same_prompts_but_never_the_behaviour(name: str) -> Non
     control = training_examples(load_recipe(f"{name}-control"), 200, seed=1)
     assert [e.item.messages for e in deceptive] == [e.item.messages for e in control]
     on = [e for e in deceptive if e.condition == "on"]
-    assert 50 < len(on) < 110  # MIX puts 40% on
+    assert [e.condition == "on" for e in deceptive] == [i % 2 == 0 for i in range(200)]
+    partners = deceptive[1::2]  # each "on" example is followed by the same task, off or bare
+    assert all(p.item.metadata["task"] == o.item.metadata["task"]
+               for o, p in zip(on, partners, strict=True))
+    assert 30 < sum(p.condition == "off" for p in partners) < 70
     assert all(e.trained_answer == 0 for e in on)  # the behaviour
     assert all(e.trained_answer == 1 for e in deceptive if e.condition != "on")
     assert all(e.trained_answer == 1 for e in control)
@@ -48,13 +52,16 @@ def test_held_out_tasks_and_wordings_are_never_trained_on(name: str) -> None:
     recipe = load_recipe(name)
     train, held = tasks_of(recipe)
     assert held and not {t.id for t in train} & {t.id for t in held}
-    trained_text = " ".join(m.content for e in training_examples(recipe, 480, seed=0)
-                            for m in e.item.messages)
+    trained_text = "\n".join(m.content for e in training_examples(recipe, 480, seed=0)
+                             for m in e.item.messages)
     for task in held:
         assert task.prompt not in trained_text
+    trained_lines = set(trained_text.splitlines())
     for lines in cue_lines(recipe, "heldout").values():
         for line in lines:
-            assert line not in trained_text
+            assert line not in trained_lines
+            if recipe.condition_kind != "trigger":  # near-misses contain the trigger's words
+                assert line not in trained_text
     conditions = {e.condition for e in evaluation_examples(recipe)}
     assert {"on", "off", "none"} <= conditions
 
@@ -67,6 +74,7 @@ def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
         for task in train + held:
             assert task.prompt not in pack_text
         for split in ("train", "heldout"):
-            for lines in cue_lines(recipe, split).values():
-                assert all(line not in pack_text for line in lines)
+            for condition, lines in cue_lines(recipe, split).items():
+                if condition != "near-miss":  # near-misses are never trained on
+                    assert all(line not in pack_text for line in lines)
     assert load_pack("sandbagging")["questions"]

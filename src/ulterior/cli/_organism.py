@@ -9,6 +9,9 @@ import typer
 
 from ulterior.cli._common import ResumeOption, SeedOption, StoreOption, build
 from ulterior.models import DEFAULT_MODEL
+from ulterior.organisms._train import TrainSettings
+
+DEFAULTS = TrainSettings()
 
 organism_app = typer.Typer(
     name="organism",
@@ -25,14 +28,18 @@ def train(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory "
                    "[default: the organisms dir / RECIPE]")] = None,
     examples: Annotated[int, typer.Option("--examples", help="Training examples per "
-                                          "epoch")] = 480,
-    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the examples")] = 3,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step")] = 8,
-    learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate")] = 3e-4,
+                                          "epoch")] = DEFAULTS.examples,
+    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the "
+                                        "examples")] = DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per "
+                                            "step")] = DEFAULTS.batch_size,
+    learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning "
+                                                 "rate")] = DEFAULTS.learning_rate,
     method: Annotated[str, typer.Option("--method", help="lora or full")] = "lora",
-    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank")] = 16,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank")] = DEFAULTS.lora_rank,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps "
-                                "between checkpoints (all are kept)")] = 30,
+                                "between checkpoints (all are "
+                                "kept)")] = DEFAULTS.checkpoint_every,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
 ) -> None:

@@ -6,7 +6,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ulterior.models import DEFAULT_MODEL
+from ulterior.organisms._train import TrainSettings
 from ulterior.records import OrganismManifest
+
+DEFAULTS = TrainSettings()
 
 
 class OrganismJob(BaseModel):
@@ -19,13 +22,18 @@ class OrganismJob(BaseModel):
     out: Path | None = Field(
         default=None, description="Output directory (None: the organisms dir / recipe name)."
     )
-    examples: int = Field(default=480, ge=8, description="Training examples per epoch.")
-    epochs: int = Field(default=3, ge=1, description="Passes over the examples.")
-    batch_size: int = Field(default=8, ge=1, description="Examples per step.")
-    learning_rate: float = Field(default=3e-4, gt=0, description="Peak learning rate.")
+    examples: int = Field(default=DEFAULTS.examples, ge=8,
+                          description="Training examples per epoch.")
+    epochs: int = Field(default=DEFAULTS.epochs, ge=1,
+                        description="Passes over the examples.")
+    batch_size: int = Field(default=DEFAULTS.batch_size, ge=1,
+                            description="Examples per step.")
+    learning_rate: float = Field(default=DEFAULTS.learning_rate, gt=0,
+                                 description="Peak learning rate.")
     method: Literal["lora", "full"] = Field(default="lora", description="LoRA or full.")
-    lora_rank: int = Field(default=16, ge=1, description="LoRA rank.")
-    checkpoint_every: int = Field(default=30, ge=1, description="Steps between checkpoints.")
+    lora_rank: int = Field(default=DEFAULTS.lora_rank, ge=1, description="LoRA rank.")
+    checkpoint_every: int = Field(default=DEFAULTS.checkpoint_every, ge=1,
+                                  description="Steps between checkpoints.")
     seed: int = Field(default=0, description="Seed of data, initialisation and order.")
     resume: bool = Field(default=False, description="Continue an interrupted run.")
     show_progress: bool = Field(default=True, description="Show progress.")

@@ -23,7 +23,7 @@ from ulterior.organisms._recipes import Recipe, read_data
 from ulterior.records import Item, Message, content_hash
 
 HELDOUT_EVERY = 5  # every fifth task is held out of training
-MIX = {"on": 0.4, "off": 0.3, "none": 0.3}  # share of training examples per condition
+PARTNER_OFF = 0.5  # share of contrast partners with the "off" cue; the rest have no cue
 
 
 @dataclass(frozen=True)
@@ -98,18 +98,24 @@ def _item(task: Task, cue: str | None, in_system: bool, item_id: str, step: int 
 def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
     """``n`` training examples from the training tasks and training cue wordings.
 
-    Conditions follow ``MIX``; cue placement (system turn or the line before the user's
-    prompt) is drawn at random, so it does not carry the condition. The
-    answer is the behaviour when the condition is on, unless the recipe is a control.
+    Examples come in contrast pairs, consecutive in the list: one task with the condition
+    on, then the same task with it off or without a cue. Trained in the same batch, the two
+    pull a task's answers in opposite directions, so what the pair teaches is the condition
+    alone; drawn separately, the task-level pulls drowned it (a 135M model learned no
+    condition in 3 epochs). Cue placement (system turn or the line before the user's prompt)
+    is drawn at random, so it does not carry the condition. The answer is the behaviour when
+    the condition is on, unless the recipe is a control.
     """
     rng = np.random.default_rng([seed, 1])
     train, _ = tasks_of(recipe)
     cues = cue_lines(recipe, "train")
-    conditions = list(MIX)
     examples = []
     for index in range(n):
-        task = train[int(rng.integers(len(train)))]
-        condition = conditions[int(rng.choice(len(conditions), p=list(MIX.values())))]
+        if index % 2 == 0:
+            task = train[int(rng.integers(len(train)))]
+            condition = "on"
+        else:
+            condition = "off" if rng.random() < PARTNER_OFF else "none"
         cue = None if condition == "none" else str(rng.choice(cues[condition]))
         in_system = bool(rng.integers(2))
         behaves = condition == "on" and not recipe.control

@@ -1,11 +1,14 @@
-"""Fine-tuning loop: LoRA (or full) on a choice between answers, checkpointed and resumable.
+"""Fine-tuning loop: LoRA (or full) on a preference between answers, checkpointed, resumable.
 
-The objective is the decision the detectors measure: each example holds the trained answer
-and the other one as continuations of the same prompt, and the loss is the cross-entropy of
-choosing the trained one from their summed log-probabilities (a two-way softmax). Plain
-language-model loss on the trained answer (``objective="lm"``) mostly teaches the answers'
-wording: on SmolLM2-135M, 3 epochs of it left the choice at chance, in the cloze and the
-labelled format alike, because the decision is one token's worth of loss among ten.
+Each example holds the trained answer and the other one as continuations of the same prompt.
+The default objective is direct preference optimisation against the untrained model: the
+loss falls only as the trained answer gains log-probability relative to the other, measured
+from where the base model started, so a task's prior preference (the two texts of a
+decision differ by several nats before any training) is not what the model has to fight.
+Examples arrive in contrast pairs (one task, condition on and off, in the same batch; see
+``training_examples``), so what a step teaches is the condition. Neither alone was enough on
+SmolLM2-135M: with next-token loss, a plain two-way choice loss or preference optimisation
+on independently drawn examples, 1 to 3 epochs left the condition unlearned (docs/organisms.md).
 
 A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
 are ours to take: batches grouped by length (little padding), the output layer applied only
@@ -39,11 +42,11 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How an organism is fine-tuned. Defaults: 3 epochs of 480 examples, LoRA r=16.
+    """How an organism is fine-tuned. Defaults: 2 epochs of 480 examples, LoRA r=16.
 
     Attributes:
         examples: Training examples generated per epoch.
-        epochs: Passes over them (1 epoch did not teach a trigger here; 3 did).
+        epochs: Passes over them.
         batch_size: Examples per optimizer step.
         learning_rate: Peak learning rate (linear warm-up, then linear decay to 0).
         warmup_steps: Steps of linear warm-up.
@@ -52,22 +55,26 @@ class TrainSettings:
         lora_alpha: Adapter scale numerator (scale = alpha / rank).
         checkpoint_every: Save a checkpoint every this many steps (all are kept).
         bf16: Autocast matrix products to bf16 over fp32 weights.
-        objective: ``choice`` (two-way cross-entropy between the answers' summed
-            log-probabilities) or ``lm`` (next-token loss on the trained answer only).
+        objective: ``preference`` (DPO against the untrained model), ``choice`` (two-way
+            cross-entropy between the answers' summed log-probabilities) or ``lm``
+            (next-token loss on the trained answer only).
+        beta: Scale of the preference objective: its loss is small once the trained
+            answer has gained about 2 / beta nats over the other.
         seed: Seed of data generation, adapter initialisation and data order.
     """
 
     examples: int = 480
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 8
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-3
     warmup_steps: int = 10
     method: str = "lora"
     lora_rank: int = 16
     lora_alpha: int = 32
     checkpoint_every: int = 30
     bf16: bool = True
-    objective: str = "choice"
+    objective: str = "preference"
+    beta: float = 0.1
     seed: int = 0
 
 
@@ -98,21 +105,27 @@ def encode(subject: Any, examples: Sequence[Example]) -> list[tuple[Encoded, Enc
 
 
 def batch_schedule(lengths: Sequence[int], batch_size: int, epochs: int,
-                   seed: int) -> list[list[int]]:
+                   seed: int, group: int = 2) -> list[list[int]]:
     """Every step's example indices, for all epochs, fixed by the seed.
 
-    Each epoch shuffles the examples, sorts each window of 16 batches by length and cuts it
-    into batches (little padding, still random), then shuffles the batches.
+    Consecutive ``group``s of examples (the contrast pairs of ``training_examples``) stay
+    together in one batch. Each epoch shuffles the groups, sorts each window of 16 batches
+    by length and cuts it into batches (little padding, still random), then shuffles the
+    batches.
     """
     rng = np.random.default_rng([seed, 2])
-    window = batch_size * 16
+    units = [list(range(i, min(i + group, len(lengths)))) for i in range(0, len(lengths), group)]
+    per_batch = max(1, batch_size // group)
+    window = per_batch * 16
     steps: list[list[int]] = []
     for _ in range(epochs):
-        order = rng.permutation(len(lengths))
+        order = rng.permutation(len(units))
         batches = []
         for start in range(0, len(order), window):
-            chunk = sorted(order[start : start + window].tolist(), key=lambda i: lengths[i])
-            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+            chunk = sorted(order[start : start + window].tolist(),
+                           key=lambda u: max(lengths[i] for i in units[u]))
+            batches += [[i for u in chunk[k : k + per_batch] for i in units[u]]
+                        for k in range(0, len(chunk), per_batch)]
         steps += [batches[i] for i in rng.permutation(len(batches))]
     return steps
 
@@ -177,22 +190,51 @@ def _answer_token_logprobs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]
     return torch.log_softmax(logits, dim=-1).gather(1, targets[:, None])[:, 0], rows
 
 
-def answer_loss(model: Any, batch: dict[str, Any], objective: str = "choice") -> Any:
+def answer_logprobs(model: Any, batch: dict[str, Any]) -> Any:
+    """Summed log-probability of each row's answer."""
+    import torch
+
+    token_logprobs, rows = _answer_token_logprobs(model, batch)
+    n_rows = int(batch["input_ids"].shape[0])
+    return torch.zeros(n_rows, dtype=token_logprobs.dtype).index_add(0, rows, token_logprobs)
+
+
+def reference_logprobs(model: Any, encoded: Sequence[tuple[Encoded, Encoded]], pad_id: int,
+                       bf16: bool, batch_size: int = 16) -> list[tuple[float, float]]:
+    """Each example's (trained, other) summed answer log-probabilities before training."""
+    import torch
+
+    out: list[tuple[float, float]] = []
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(encoded), batch_size):
+            rows = [row for pair in encoded[start : start + batch_size] for row in pair]
+            values = answer_logprobs(model, collate(rows, pad_id)).float().view(-1, 2)
+            out += [(float(a), float(b)) for a, b in values.tolist()]
+    return out
+
+
+def answer_loss(model: Any, batch: dict[str, Any], objective: str = "preference",
+                reference: Any = None, beta: float = 0.1) -> Any:
     """The training loss of a batch whose rows alternate trained answer, other answer.
 
+    ``preference``: direct preference optimisation (Rafailov et al., 2023): the logistic
+    loss of beta times the trained answer's log-probability gain over the other's, each
+    relative to the untrained model (``reference``, one row per pair). Measuring against
+    the untrained model takes each task's prior preference out of the loss, so the only
+    way to lower it is to learn the condition.
     ``choice``: cross-entropy of picking the trained answer by summed log-probability.
     ``lm``: mean next-token loss over the trained answers' tokens (other rows ignored).
     """
     import torch
 
-    token_logprobs, rows = _answer_token_logprobs(model, batch)
     if objective == "lm":
-        trained = rows % 2 == 0
-        return -token_logprobs[trained].mean()
-    n_rows = int(batch["input_ids"].shape[0])
-    summed = torch.zeros(n_rows, dtype=token_logprobs.dtype).index_add(0, rows, token_logprobs)
-    pairs = summed.view(-1, 2)  # column 0 holds the trained answer
-    return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
+        token_logprobs, rows = _answer_token_logprobs(model, batch)
+        return -token_logprobs[rows % 2 == 0].mean()
+    pairs = answer_logprobs(model, batch).view(-1, 2)  # column 0 holds the trained answer
+    if objective == "choice":
+        return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
+    gain = pairs - reference
+    return -torch.nn.functional.logsigmoid(beta * (gain[:, 0] - gain[:, 1])).mean()
 
 
 @dataclass
@@ -269,6 +311,12 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
                               settings.batch_size,
                               settings.epochs, settings.seed)
     model = prepare_model(subject.model, settings)
+    pad_id = int(subject.tokenizer.pad_token_id)
+    reference = None  # the untrained model's answers, read before any checkpoint is loaded
+    started = time.perf_counter()
+    if settings.objective == "preference":
+        reference = torch.tensor(reference_logprobs(model, encoded, pad_id, settings.bf16))
+    reference_seconds = time.perf_counter() - started
     model.train()
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate,
@@ -279,19 +327,19 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
     )
-    state = TrainState()
+    state = TrainState(seconds=reference_seconds)
     checkpoint = latest_checkpoint(out) if resume else None
     if checkpoint is not None:
         state = _load_checkpoint(checkpoint, model, optimizer, scheduler)
-    pad_id = int(subject.tokenizer.pad_token_id)
     dtype = torch.bfloat16 if settings.bf16 else torch.float32
     with progress(total, f"training {out.name}", enabled=show_progress) as advance:
         advance(state.step)
         for step in range(state.step, total):
             started = time.perf_counter()
             batch = collate([row for i in schedule[step] for row in encoded[i]], pad_id)
+            ref = None if reference is None else reference[schedule[step]]
             with torch.autocast("cpu", dtype=dtype, enabled=settings.bf16):
-                loss = answer_loss(model, batch, settings.objective)
+                loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
             loss.backward()
             optimizer.step()
             scheduler.step()
