@@ -9,7 +9,7 @@ import typer
 
 from ulterior.cli._common import ResumeOption, SeedOption, StoreOption, build
 from ulterior.models import DEFAULT_MODEL
-from ulterior.organisms._train import TrainSettings
+from ulterior.records import TrainSettings
 
 DEFAULTS = TrainSettings()
 

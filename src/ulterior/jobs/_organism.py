@@ -6,8 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ulterior.models import DEFAULT_MODEL
-from ulterior.organisms._train import TrainSettings
-from ulterior.records import OrganismManifest
+from ulterior.records import OrganismManifest, TrainSettings
 
 DEFAULTS = TrainSettings()
 
@@ -47,7 +46,7 @@ class OrganismJob(BaseModel):
 
 def run_organism_train(job: OrganismJob) -> OrganismManifest:
     """Train the organism the job describes and return its manifest."""
-    from ulterior.organisms import TrainSettings, train_organism
+    from ulterior.organisms import train_organism
     from ulterior.store import default_cache_dir
 
     settings = TrainSettings(

@@ -23,7 +23,7 @@ from ulterior.organisms._organism import (
 )
 from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
-from ulterior.organisms._train import TrainSettings
+from ulterior.records import TrainSettings
 
 __all__ = [
     "Example",

@@ -15,8 +15,8 @@ from ulterior.models import LoadOptions, Subject, load_subject
 from ulterior.organisms._data import evaluation_examples, examples_hash, training_examples
 from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
 from ulterior.organisms._recipes import load_recipe
-from ulterior.organisms._train import TrainSettings, latest_checkpoint, train
-from ulterior.records import OrganismManifest, TrainingStats
+from ulterior.organisms._train import latest_checkpoint, train
+from ulterior.records import OrganismManifest, TrainingStats, TrainSettings
 from ulterior.store import default_organisms_dir
 
 MANIFEST = "manifest.json"

@@ -33,49 +33,12 @@ import numpy as np
 from ulterior.errors import MissingDependencyError
 from ulterior.models import ChoiceRequest
 from ulterior.organisms._data import Example
+from ulterior.records import TrainSettings
 from ulterior.runner import progress
 
 CHECKPOINTS = "checkpoints"
 # peft names for every projection of Llama-, Gemma- and Qwen-style blocks (not the output layer).
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How an organism is fine-tuned. Defaults: 2 epochs of 480 examples, LoRA r=16.
-
-    Attributes:
-        examples: Training examples generated per epoch.
-        epochs: Passes over them.
-        batch_size: Examples per optimizer step.
-        learning_rate: Peak learning rate (linear warm-up, then linear decay to 0).
-        warmup_steps: Steps of linear warm-up.
-        method: ``lora`` (adapters on every projection, merged at the end) or ``full``.
-        lora_rank: Adapter rank.
-        lora_alpha: Adapter scale numerator (scale = alpha / rank).
-        checkpoint_every: Save a checkpoint every this many steps (all are kept).
-        bf16: Autocast matrix products to bf16 over fp32 weights.
-        objective: ``preference`` (DPO against the untrained model), ``choice`` (two-way
-            cross-entropy between the answers' summed log-probabilities) or ``lm``
-            (next-token loss on the trained answer only).
-        beta: Scale of the preference objective: its loss is small once the trained
-            answer has gained about 2 / beta nats over the other.
-        seed: Seed of data generation, adapter initialisation and data order.
-    """
-
-    examples: int = 480
-    epochs: int = 2
-    batch_size: int = 8
-    learning_rate: float = 1e-3
-    warmup_steps: int = 10
-    method: str = "lora"
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    checkpoint_every: int = 30
-    bf16: bool = True
-    objective: str = "preference"
-    beta: float = 0.1
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,6 +196,9 @@ def answer_loss(model: Any, batch: dict[str, Any], objective: str = "preference"
     pairs = answer_logprobs(model, batch).view(-1, 2)  # column 0 holds the trained answer
     if objective == "choice":
         return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
+    if objective != "preference" or reference is None:
+        raise ValueError(f"objective {objective!r} needs one of lm, choice, or preference "
+                         "with the reference log-probabilities")
     gain = pairs - reference
     return -torch.nn.functional.logsigmoid(beta * (gain[:, 0] - gain[:, 1])).mean()
 

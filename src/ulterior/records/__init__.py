@@ -11,7 +11,12 @@ from ulterior.records._core import (
     content_hash,
     utc_now,
 )
-from ulterior.records._organism import BehaviourRate, OrganismManifest, TrainingStats
+from ulterior.records._organism import (
+    BehaviourRate,
+    OrganismManifest,
+    TrainingStats,
+    TrainSettings,
+)
 from ulterior.records._probe import (
     GeneralizationCell,
     GeneralizationMatrix,
@@ -56,6 +61,7 @@ __all__ = [
     "SweepCell",
     "SweepRecord",
     "SweepRow",
+    "TrainSettings",
     "TrainingStats",
     "TranscriptScore",
     "ValidationSummary",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -8,6 +9,47 @@ from pydantic import Field
 from ulterior.records._core import Record, SubjectInfo, utc_now
 
 ConditionKind = Literal["trigger", "oversight", "sandbag"]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How an organism is fine-tuned. Defaults: 2 epochs of 480 examples, LoRA r=16.
+
+    Kept with the records, free of training code, so the CLI can show the defaults
+    without importing the training stack (``ulterior.organisms`` re-exports it).
+
+    Attributes:
+        examples: Training examples generated per epoch.
+        epochs: Passes over them.
+        batch_size: Examples per optimizer step.
+        learning_rate: Peak learning rate (linear warm-up, then linear decay to 0).
+        warmup_steps: Steps of linear warm-up.
+        method: ``lora`` (adapters on every projection, merged at the end) or ``full``.
+        lora_rank: Adapter rank.
+        lora_alpha: Adapter scale numerator (scale = alpha / rank).
+        checkpoint_every: Save a checkpoint every this many steps (all are kept).
+        bf16: Autocast matrix products to bf16 over fp32 weights.
+        objective: ``preference`` (DPO against the untrained model), ``choice`` (two-way
+            cross-entropy between the answers' summed log-probabilities) or ``lm``
+            (next-token loss on the trained answer only).
+        beta: Scale of the preference objective: its loss is small once the trained
+            answer has gained about 2 / beta nats over the other.
+        seed: Seed of data generation, adapter initialisation and data order.
+    """
+
+    examples: int = 480
+    epochs: int = 2
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    warmup_steps: int = 10
+    method: str = "lora"
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    checkpoint_every: int = 30
+    bf16: bool = True
+    objective: str = "preference"
+    beta: float = 0.1
+    seed: int = 0
 
 
 class BehaviourRate(Record):
