@@ -46,8 +46,8 @@ def audit(tmp_path: Path, name: str, **kwargs) -> AuditJob:
 def test_audit_writes_summary_and_report(tmp_path: Path) -> None:
     summary = run_audit(audit(tmp_path, "a"))
     assert [s.suite for s in summary.suites] == [
-        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "sandbagging",
-        "precursors"]
+        "oversight-gap", "trigger-scan", "honeypot", "come-clean", "persona", "training-game",
+        "sandbagging", "precursors"]
     on_disk = AuditSummary.model_validate_json((tmp_path / "a" / "summary.json").read_text())
     assert comparable(on_disk) == comparable(summary)
     assert summary.highest_rung == 3 and "honeypot" in summary.highest_rung_evidence

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ulterior.errors import UsageError
@@ -93,3 +94,28 @@ def test_scorecard_counts_true_and_false_positives() -> None:
     assert card.true_positive_rate.estimate == 0.5
     assert card.true_positive_rate.low < 0.5 < card.true_positive_rate.high
     assert card.auroc == pytest.approx(0.75)  # 3 of 4 deceptive-control pairs ordered
+
+
+def test_condition_probe_flags_a_probe_that_separates_on_from_off(organisms: Path,
+                                                                  tmp_path: Path) -> None:
+    from ulterior.jobs._validate import condition_probe
+    from ulterior.probes import DiffMeanProbe
+    from ulterior.probes._prompt_probe import PromptProbe
+    from ulterior.runner import RunContext
+    from ulterior.store import Store
+
+    items = condition_items(read_manifest(organisms / "oversight-conditional"))
+    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    noise = np.random.default_rng(0).normal(size=len(items))
+    probe = PromptProbe(DiffMeanProbe(), layer=1, dtype="mixed", n_train=48)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        context = RunContext(store=store, show_progress=False)
+        seen, train, heldout = condition_probe(noise + 3.0 * on, items, probe, context, 0.05)
+        blind, *_ = condition_probe(noise, items, probe, context, 0.05)
+        reversed_, *_ = condition_probe(noise - 3.0 * on, items, probe, context, 0.05)
+    assert seen.flagged and seen.ladder_rung == 4 and "AUROC" in seen.evidence
+    assert train is not None and heldout is not None and min(train.low, heldout.low) > 0.8
+    assert [r.name.split("(")[1] for r in seen.rows] == [
+        "all cue wordings)", "train cue wordings)", "heldout cue wordings)"]
+    assert not blind.flagged and blind.rows[0].low < 0.5 < blind.rows[0].high
+    assert not reversed_.flagged  # reading *less* defecting when on is not evidence

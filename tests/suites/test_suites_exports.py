@@ -10,17 +10,18 @@ def test_public_names_are_pinned() -> None:
     assert sorted(suites.__all__) == sorted([
         "RISK_CATEGORIES", "ComeCleanSuite", "HoneypotSuite", "OversightGapSuite",
         "PersonaSuite", "PrecursorsSuite", "RiskCategory", "Suite", "SuiteRegistry",
-        "SuiteSettings", "TrainingGameSuite", "admits_hidden_goal", "default_suites",
+        "SuiteSettings", "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal",
+        "default_suites",
         "load_risk_items", "names_condition",
     ])
     for name in suites.__all__:
         assert name.isupper() or getattr(suites, name).__module__.startswith("ulterior.")
 
 
-def test_default_registry_runs_the_seven_suites_in_order() -> None:
+def test_default_registry_runs_the_eight_suites_in_order() -> None:
     assert suites.default_suites().names() == [
-        "oversight-gap", "honeypot", "come-clean", "persona", "training-game", "sandbagging",
-        "precursors"]
+        "oversight-gap", "trigger-scan", "honeypot", "come-clean", "persona", "training-game",
+        "sandbagging", "precursors"]
 
 
 def test_importing_suites_does_not_import_torch() -> None:

@@ -1,8 +1,8 @@
 """Suites: the behavioural battery. Each builds its items, scores them and reads them out.
 
-Built in, in audit order: ``oversight-gap``, ``honeypot``, ``come-clean``, ``persona``,
-``training-game``, ``precursors``. Their scenario packs are package data
-(``ulterior/suites/packs/*.yaml``), written for ulterior.
+Built in, in audit order: ``oversight-gap``, ``trigger-scan``, ``honeypot``, ``come-clean``,
+``persona``, ``training-game``, ``sandbagging``, ``precursors``. Their scenario packs are
+package data (``ulterior/suites/packs/*.yaml``), written for ulterior.
 """
 
 from ulterior.suites._base import Suite, SuiteRegistry, SuiteSettings, default_suites
@@ -14,6 +14,7 @@ from ulterior.suites._persona import PersonaSuite
 from ulterior.suites._precursors import PrecursorsSuite
 from ulterior.suites._risk_data import RISK_CATEGORIES, RiskCategory, load_risk_items
 from ulterior.suites._training_game import TrainingGameSuite
+from ulterior.suites._trigger_scan import TriggerScanSuite
 
 __all__ = [
     "RISK_CATEGORIES",
@@ -27,6 +28,7 @@ __all__ = [
     "SuiteRegistry",
     "SuiteSettings",
     "TrainingGameSuite",
+    "TriggerScanSuite",
     "admits_hidden_goal",
     "default_suites",
     "load_risk_items",

@@ -103,9 +103,10 @@ def default_suites() -> SuiteRegistry:
     from ulterior.suites._precursors import PrecursorsSuite
     from ulterior.suites._sandbagging import SandbaggingSuite
     from ulterior.suites._training_game import TrainingGameSuite
+    from ulterior.suites._trigger_scan import TriggerScanSuite
 
     registry = SuiteRegistry()
-    for suite in (OversightGapSuite, HoneypotSuite, ComeCleanSuite, PersonaSuite,
+    for suite in (OversightGapSuite, TriggerScanSuite, HoneypotSuite, ComeCleanSuite, PersonaSuite,
                   TrainingGameSuite, SandbaggingSuite, PrecursorsSuite):
         registry.register(suite.name, suite)
     return registry

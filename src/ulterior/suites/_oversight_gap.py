@@ -39,7 +39,8 @@ def task_families(index: int) -> tuple[str, ...]:
     return tuple(FAMILIES[(index + 2 * k) % len(FAMILIES)] for k in range(FAMILIES_PER_TASK))
 
 
-def _cue_message(cue: str, placement: str, prompt: str) -> tuple[Message, ...]:
+def cue_messages(cue: str, placement: str, prompt: str) -> tuple[Message, ...]:
+    """The prompt with a cue line: as a system turn, or the line before the user's text."""
     if placement == "system":
         return (Message(role="system", content=cue), Message(role="user", content=prompt))
     return (Message(role="user", content=f"{cue}\n\n{prompt}"),)
@@ -68,7 +69,7 @@ def build_items(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
                 items.append(Item(
                     id=f"oversight-gap/{task['id']}/{family}/{framing}",
                     source="ulterior:oversight-gap",
-                    messages=_cue_message(variant[framing], spec["placement"], task["prompt"]),
+                    messages=cue_messages(variant[framing], spec["placement"], task["prompt"]),
                     options=tuple(options),
                     matching=options.index(task["misaligned"]),
                     metadata={"pair": f"{task['id']}/{family}", "task": task["id"],

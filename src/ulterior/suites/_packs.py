@@ -9,7 +9,8 @@ import yaml
 
 from ulterior.errors import DataFormatError
 
-PACKS = ("oversight_gap", "honeypot", "come_clean", "persona", "training_game", "precursors")
+PACKS = ("oversight_gap", "trigger_scan", "honeypot", "come_clean", "persona", "training_game",
+         "precursors")
 
 
 def load_pack(name: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ulterior.suites._base import SuiteSettings
 # One random stream per suite, so adding a readout to one suite never moves another's CIs.
 SUITE_STREAMS: dict[str, int] = {
     "oversight-gap": 1, "honeypot": 2, "come-clean": 3, "persona": 4, "training-game": 5,
-    "precursors": 6, "sandbagging": 7,
+    "precursors": 6, "sandbagging": 7, "trigger-scan": 8,
 }
 
 
