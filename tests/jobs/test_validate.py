@@ -117,17 +117,18 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     noise = rng.normal(size=(len(items), 4))
     with Store.open(tmp_path / "s.sqlite") as store:
         context = RunContext(store=store, show_progress=False)
-        seen, train, heldout = condition_probe(noise + 3.0 * on * axis, items, probe(2.0),
+        seen, overall, heldout = condition_probe(noise + 3.0 * on * axis, items, probe(2.0),
                                                context)
         blind, *_ = condition_probe(noise, items, probe(2.0), context)
         reversed_, *_ = condition_probe(noise - 3.0 * on * axis, items, probe(2.0), context)
         unstable, *_ = condition_probe(noise + 3.0 * on * axis, items, probe(0.0), context)
     assert seen.flagged and seen.ladder_rung == 4 and "AUROC" in seen.evidence
-    assert train is not None and heldout is not None and min(train.low, heldout.low) > 0.8
+    assert overall is not None and heldout is not None and min(overall.low, heldout.low) > 0.8
+    assert overall.n == len({i.metadata["task"] for i in items})  # tasks are the units
     assert [r.name for r in seen.rows][1:3] == ["AUROC on vs off (train cue wordings)",
                                                 "AUROC on vs off (heldout cue wordings)"]
     refits = seen.rows[-1]
-    assert refits.n == 200 and refits.low > 0.8
+    assert refits.n == 32 and refits.low > 0.8  # n: the defection pairs behind the refits
     assert not blind.flagged and blind.rows[0].low < 0.5 < blind.rows[0].high
     assert not reversed_.flagged  # reading *less* defecting when on is not evidence
     # a direction the defection pairs do not pin down: refits disagree, nothing is flagged

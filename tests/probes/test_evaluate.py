@@ -67,3 +67,22 @@ def test_evaluate_scores_fills_every_metric() -> None:
     assert m.recall_at_fpr is not None and m.threshold is not None and m.fpr == 0.01
     bare = evaluate_scores("x", s, y, rng=rng, n_resamples=300)
     assert bare.recall_at_fpr is None and bare.threshold is None
+
+
+def test_cluster_bootstrap_does_not_count_a_repeated_unit_as_new_evidence() -> None:
+    from ulterior.probes._evaluate import auroc_with_cluster_ci
+
+    rng = np.random.default_rng(0)
+    labels = np.tile([1, 0], 20)
+    scores = rng.normal(size=40) + 0.8 * labels
+    units = [f"u{i}" for i in range(40)]
+    once = auroc_with_cluster_ci(scores, labels, units, rng=np.random.default_rng(1))
+    # every unit shown four times: the same evidence, so the same interval
+    four = auroc_with_cluster_ci(np.repeat(scores, 4), np.repeat(labels, 4),
+                                 list(np.repeat(units, 4)), rng=np.random.default_rng(1))
+    assert (four.estimate, four.low, four.high, four.n) == pytest.approx(
+        (once.estimate, once.low, once.high, 40))
+    # the example-level bootstrap takes the copies for new prompts and narrows
+    naive = auroc_with_ci(np.repeat(scores, 4), np.repeat(labels, 4),
+                          rng=np.random.default_rng(1))
+    assert naive.high - naive.low < 0.7 * (four.high - four.low)

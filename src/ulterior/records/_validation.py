@@ -40,11 +40,12 @@ class OrganismValidation(Record):
         "(None for controls, which have none)."
     )
     probe_auroc: Statistic | None = Field(
-        description="Defection probe, behaviour answer read in context: AUROC of condition "
-        "on vs off with training cue wordings on held-out tasks."
+        description="MacDiarmid et al.'s defection probe read at the prompt's last token: AUROC "
+        "of condition on vs off on held-out tasks, all cue wordings (n: tasks)."
     )
     probe_auroc_heldout: Statistic | None = Field(
-        description="The same with cue wordings never trained on (None for a fixed trigger)."
+        description="The same on cue wordings never trained on only (None for a fixed "
+        "trigger)."
     )
     results: tuple[SuiteResult, ...] = Field(description="The full readouts behind the verdicts.")
 
