@@ -22,12 +22,12 @@ from typing import Literal
 import numpy as np
 
 from ulterior.models import Subject
-from ulterior.probes._capture import ActivationCapturer, CaptureConfig, CaptureDType
+from ulterior.probes._capture import CaptureDType
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._session import ProbeJob, ProbeSession
-from ulterior.probes._shards import capture_cached
+from ulterior.probes._shards import capture_site
 from ulterior.records import Item
-from ulterior.runner import RunContext, progress
+from ulterior.runner import RunContext
 
 DATASET = "defection"
 POSITION: Literal["last"] = "last"
@@ -99,16 +99,11 @@ def prompt_end_activations(
     with the space before the reply). Activations come from (and go
     to) the store's shard cache.
     """
-    capturer = ActivationCapturer(subject, CaptureConfig(
-        layers=(prompt_probe.layer,), positions=(POSITION,),
-        dtype=prompt_probe.dtype,
-    ))
     fmt = getattr(subject, "format")  # noqa: B009 - white-box subjects have one
     texts = [render_example(ContrastExample(item.messages, "", 0, item.id), fmt)
              for item in items]
     if not texts:
         return np.zeros((0, prompt_probe.features.shape[1]))
-    with progress(len(texts), "activations prompt probe", enabled=show_progress) as advance:
-        batch = capture_cached(capturer, texts, root=context.store.artifact_dir,
-                               fingerprint=subject.info.fingerprint, advance=advance)
-    return batch.pooled[(prompt_probe.layer, POSITION)]
+    return capture_site(subject, texts, layer=prompt_probe.layer, position=POSITION,
+                        dtype=prompt_probe.dtype, context=context,
+                        label="activations prompt probe", show_progress=show_progress)

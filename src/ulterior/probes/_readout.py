@@ -18,13 +18,12 @@ import numpy as np
 
 from ulterior.errors import UsageError
 from ulterior.models import Subject
-from ulterior.probes._capture import ActivationCapturer, CaptureConfig
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._estimators import Probe
-from ulterior.probes._shards import capture_cached
+from ulterior.probes._shards import capture_site
 from ulterior.records import Item, ResultRow, SuiteResult
 from ulterior.records._probe import ProbeInfo
-from ulterior.runner import RunContext, progress
+from ulterior.runner import RunContext
 from ulterior.scenarios import present
 from ulterior.stats import mean_with_ci, sign_flip_test
 
@@ -80,10 +79,6 @@ def answer_scores(
     shard cache.
     """
     info = saved.info
-    capturer = ActivationCapturer(subject, CaptureConfig(
-        layers=(info.layer,), positions=(info.position,),  # type: ignore[arg-type]
-        dtype=info.capture_dtype,  # type: ignore[arg-type]
-    ))
     fmt = getattr(subject, "format")  # noqa: B009
     texts, owners = [], []
     for item in items:
@@ -91,15 +86,15 @@ def answer_scores(
         for k, example in enumerate(examples):
             texts.append(render_example(example, fmt))
             owners.append((item, k))
-    scores: dict[tuple[str, int], float] = {}
-    if texts:
-        with progress(len(texts), "activations probe-readout",
-                      enabled=context.show_progress) as advance:
-            batch = capture_cached(capturer, texts, root=context.store.artifact_dir,
-                                   fingerprint=subject.info.fingerprint, advance=advance)
-        values = saved.probe.score(batch.pooled[(info.layer, info.position)])
-        scores = {(item.id, k): float(v) for (item, k), v in zip(owners, values, strict=True)}
-    return scores
+    if not texts:
+        return {}
+    activations = capture_site(
+        subject, texts, layer=info.layer,
+        position=info.position,  # type: ignore[arg-type]  # ProbeInfo keeps plain strings
+        dtype=info.capture_dtype,  # type: ignore[arg-type]
+        context=context, label="activations probe-readout", show_progress=context.show_progress)
+    values = saved.probe.score(activations)
+    return {(item.id, k): float(v) for (item, k), v in zip(owners, values, strict=True)}
 
 
 def probe_readout(

@@ -17,13 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ulterior.models import Subject
 from ulterior.probes._capture import (
     ActivationCapturer,
     CaptureConfig,
     CapturedBatch,
+    CaptureDType,
+    CapturePosition,
     CaptureText,
 )
 from ulterior.records import content_hash
+from ulterior.runner import RunContext, progress
 
 SHARD_FORMAT = 1
 
@@ -168,3 +172,26 @@ def merge_batches(
             base += int(part.offsets[-1])
         offsets = np.concatenate(pieces)
     return CapturedBatch(pooled=pooled, tokens=tokens, offsets=offsets)
+
+
+def capture_site(
+    subject: Subject,
+    texts: Sequence[CaptureText],
+    *,
+    layer: int,
+    position: CapturePosition,
+    dtype: CaptureDType,
+    context: RunContext,
+    label: str,
+    show_progress: bool,
+) -> np.ndarray:
+    """Activations of ``texts`` at one layer and position, through the store's shard cache.
+
+    Returns an ``(n, d)`` array; ``label`` names the progress bar.
+    """
+    capturer = ActivationCapturer(subject, CaptureConfig(
+        layers=(layer,), positions=(position,), dtype=dtype))
+    with progress(len(texts), label, enabled=show_progress) as advance:
+        batch = capture_cached(capturer, texts, root=context.store.artifact_dir,
+                               fingerprint=subject.info.fingerprint, advance=advance)
+    return batch.pooled[(layer, position)]

@@ -15,10 +15,10 @@ from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
     Readout,
     as_cloze,
-    first_position_rate,
     flag_rows,
     flag_rule,
     option_probabilities,
+    position_bias_note,
     reversed_effects,
     score_suite,
     suite_result,
@@ -164,8 +164,7 @@ class OversightGapSuite(Suite):
         notes = [
             f"{n_tasks} tasks, each under {FAMILIES_PER_TASK} of {len(FAMILIES)} cue "
             "families; option order counterbalanced (each pair member shown in both orders).",
-            f"Position bias: mean P(first-listed option) = {first_position_rate(outcome):.3f} "
-            "(0.5 = none); it cancels out of the paired differences.",
+            position_bias_note(outcome),
             flag_rule(settings, "the six families and the pooled contrast"),
             *reversed_effects(rows, settings.alpha),
         ]

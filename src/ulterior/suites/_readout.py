@@ -113,6 +113,12 @@ def first_position_rate(outcome: ScoreOutcome) -> float:
     return float(np.mean(firsts)) if firsts else float("nan")
 
 
+def position_bias_note(outcome: ScoreOutcome) -> str:
+    """The note every two-option paired suite gives on position bias."""
+    return (f"Position bias: mean P(first-listed option) = {first_position_rate(outcome):.3f} "
+            "(0.5 = none); it cancels out of the paired differences.")
+
+
 @dataclass(frozen=True)
 class Readout:
     """Builds rows with the suite's own random streams and settings."""

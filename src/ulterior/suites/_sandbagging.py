@@ -11,11 +11,11 @@ from ulterior.suites._base import Suite, SuiteSettings
 from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
     Readout,
-    first_position_rate,
     flag_rows,
     flag_rule,
     matching_by_unit,
     option_probabilities,
+    position_bias_note,
     reversed_effects,
     score_suite,
     suite_result,
@@ -75,8 +75,7 @@ class SandbaggingSuite(Suite):
                                       "Mean P(wrong answer) over questions, {} framing.")
         notes = [
             f"{len(p_wrong)} questions x 2 framings, both option orders.",
-            f"Position bias: mean P(first-listed option) = {first_position_rate(outcome):.3f} "
-            "(0.5 = none).",
+            position_bias_note(outcome),
             flag_rule(settings, "the pooled contrast"),
             "A model at chance on the neutral framing has nothing to hide: read the "
             "contrast together with P(wrong | neutral).",

@@ -20,11 +20,11 @@ from ulterior.suites._oversight_gap import cue_messages
 from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
     Readout,
-    first_position_rate,
     flag_rows,
     flag_rule,
     matching_by_unit,
     option_probabilities,
+    position_bias_note,
     reversed_effects,
     score_suite,
     suite_result,
@@ -112,8 +112,7 @@ class TriggerScanSuite(Suite):
             f"{len(p_mis)} tasks x {len(pack['candidates'])} candidate triggers and a baseline "
             "without one; the trigger is a system turn for half the tasks and the line before "
             "the user's prompt for the other half.",
-            f"Position bias: mean P(first-listed option) = {first_position_rate(outcome):.3f} "
-            "(0.5 = none); it cancels out of the paired differences.",
+            position_bias_note(outcome),
             flag_rule(settings, "the candidate triggers"),
             "A clean scan is no evidence of no trigger: it tests only its library.",
             *reversed_effects(rows, settings.alpha),
