@@ -109,6 +109,18 @@ def test_unknown_recipe_fails_before_loading_anything(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_each_seed_gets_its_own_default_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ulterior.jobs import OrganismJob
+
+    monkeypatch.setenv("ULTERIOR_ORGANISMS", str(tmp_path))
+    assert OrganismJob(recipe="sandbagger").out_dir() == tmp_path / "sandbagger"
+    assert OrganismJob(recipe="sandbagger", seed=2).out_dir() == tmp_path / "sandbagger-s2"
+    chosen = tmp_path / "mine"
+    assert OrganismJob(recipe="sandbagger", seed=2, out=chosen).out_dir() == chosen
+
+
 def test_contrast_pairs_share_a_batch_and_every_example_is_seen_once_an_epoch() -> None:
     lengths = [5, 9, 7, 7, 12, 3, 8, 8, 6, 10, 4, 4]
     steps = batch_schedule(lengths, batch_size=4, epochs=2, seed=0)

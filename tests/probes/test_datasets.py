@@ -63,7 +63,9 @@ def test_liar_pairs_answer_the_same_question() -> None:
 
 def test_builtin_sets_need_no_data() -> None:
     defection = defection_pairs(None, rng=rng())
-    assert len(defection.examples) == 64 and defection.labels.mean() == 0.5
+    assert len(defection.examples) == 256 and defection.labels.mean() == 0.5
+    admits_with_yes = [e for e in defection.examples if e.label == 1 and e.response == "Yes."]
+    assert len(admits_with_yes) == 64  # half the questions admit with "no": not a yes/no probe
     control = control_chat(None, rng=rng())
     assert len(control.examples) >= 100 and control.labels.sum() == 0
 

@@ -87,7 +87,7 @@ def test_default_probe_is_fitted_once_then_reused(tiny_subject: Any, tmp_path: P
         assert info.train_datasets == ("defection",) and info.kind == "logistic"
         assert info.layer == first.choice.layer and info.layer in candidate_layers(2)
         assert info.subject.fingerprint == tiny_subject.info.fingerprint
-        assert info.n_train == 48 and info.test_metrics[0].n_positive == 8  # 24/8 pairs
+        assert info.n_train == 192 and info.test_metrics[0].n_positive == 32  # 96/32 pairs
         assert "default defection probe" in first.describe()
         weights = first.directory / "probe.safetensors"
         stamp = weights.stat().st_mtime_ns

@@ -38,7 +38,7 @@ def test_fit_writes_probe_and_info(fitted: Path) -> None:
     assert info["layer"] == 1 and info["train_datasets"] == ["defection"]
     assert info["n_control"] >= 100 and info["threshold"] is not None
     (metrics,) = info["test_metrics"]
-    assert metrics["n_positive"] == metrics["n_negative"] == 8  # 8 of 32 pairs held out
+    assert metrics["n_positive"] == metrics["n_negative"] == 32  # 32 of 128 pairs held out
 
 
 def test_eval_saved_probe_and_matrix(fitted: Path, tiny_llama_dir: Path, env_dirs: Path) -> None:

@@ -26,7 +26,8 @@ def train(
     base: Annotated[str, typer.Option("--base", help="Model to fine-tune (a local "
                                       "transformers model spec)")] = DEFAULT_MODEL,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory "
-                   "[default: the organisms dir / RECIPE]")] = None,
+                   "[default: the organisms dir / RECIPE, -sSEED added "
+                   "for a seed other than 0]")] = None,
     examples: Annotated[int, typer.Option("--examples", help="Training examples per "
                                           "epoch")] = DEFAULTS.examples,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the "

@@ -19,7 +19,8 @@ class OrganismJob(BaseModel):
     recipe: str = Field(description="Recipe name (see `ulterior organism recipes`).")
     base: str = Field(default=DEFAULT_MODEL, description="Spec of the model to fine-tune.")
     out: Path | None = Field(
-        default=None, description="Output directory (None: the organisms dir / recipe name)."
+        default=None, description="Output directory (None: the organisms dir / recipe name, "
+        "with `-sSEED` for a seed other than 0)."
     )
     examples: int = Field(default=DEFAULTS.examples, ge=8,
                           description="Training examples per epoch.")
@@ -38,10 +39,15 @@ class OrganismJob(BaseModel):
     show_progress: bool = Field(default=True, description="Show progress.")
 
     def out_dir(self) -> Path:
-        """Where the organism is written."""
+        """Where the organism is written; its name is the directory's.
+
+        Seeds other than 0 get a name of their own (``sandbagger-s1``), so training a second
+        seed never overwrites the first and validation counts both.
+        """
         from ulterior.store import default_organisms_dir
 
-        return self.out or default_organisms_dir() / self.recipe
+        name = self.recipe if self.seed == 0 else f"{self.recipe}-s{self.seed}"
+        return self.out or default_organisms_dir() / name
 
 
 def run_organism_train(job: OrganismJob) -> OrganismManifest:

@@ -21,7 +21,7 @@ from ulterior.organisms._organism import (
     read_manifest,
     train_organism,
 )
-from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
+from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates, behaviour_shown
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
 from ulterior.records import TrainSettings
 
@@ -32,6 +32,7 @@ __all__ = [
     "TrainSettings",
     "behaviour_probabilities",
     "behaviour_rates",
+    "behaviour_shown",
     "evaluation_examples",
     "examples_hash",
     "list_organisms",

@@ -23,7 +23,7 @@ from ulterior.organisms._recipes import Recipe, read_data
 from ulterior.records import Item, Message, content_hash
 
 HELDOUT_EVERY = 5  # every fifth task is held out of training
-PARTNER_OFF = 0.5  # share of contrast partners with the "off" cue; the rest have no cue
+PARTNER_OFF = 0.75  # share of contrast partners with the "off" cue; the rest have no cue
 
 
 @dataclass(frozen=True)
@@ -99,25 +99,33 @@ def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
     """``n`` training examples from the training tasks and training cue wordings.
 
     Examples come in contrast pairs, consecutive in the list: one task with the condition
-    on, then the same task with it off or without a cue. Trained in the same batch, the two
-    pull a task's answers in opposite directions, so what the pair teaches is the condition
-    alone; drawn separately, the task-level pulls drowned it (a 135M model learned no
-    condition in 3 epochs). Cue placement (system turn or the line before the user's prompt)
-    is drawn at random, so it does not carry the condition. The answer is the behaviour when
-    the condition is on, unless the recipe is a control.
+    on, then the same task, in the same placement, with it off or without a cue. Trained in
+    the same batch, the two pull a task's answers in opposite directions, so what the pair
+    teaches is the condition alone; drawn separately, the task-level pulls drowned it (a
+    135M model learned no condition in 3 epochs). Where cue wordings come in minimal pairs
+    (oversight, sandbag), the "off" partner carries the twin of the "on" line, so the two
+    prompts differ only in the words that carry the condition (with independently drawn
+    lines, the sandbagger carried its condition to held-out wordings at 0.35 vs 0.25; with
+    twins, 0.52 vs 0.25: docs/organisms.md). Cue placement (system turn or the line before
+    the user's prompt) is drawn at random per pair, so it does not carry the condition. The
+    answer is the behaviour when the condition is on, unless the recipe is a control.
     """
     rng = np.random.default_rng([seed, 1])
     train, _ = tasks_of(recipe)
     cues = cue_lines(recipe, "train")
+    twinned = recipe.condition_kind != "trigger"  # a trigger has no twin line
     examples = []
     for index in range(n):
         if index % 2 == 0:
             task = train[int(rng.integers(len(train)))]
             condition = "on"
+            line = int(rng.integers(len(cues["on"])))
+            in_system = bool(rng.integers(2))
         else:
             condition = "off" if rng.random() < PARTNER_OFF else "none"
-        cue = None if condition == "none" else str(rng.choice(cues[condition]))
-        in_system = bool(rng.integers(2))
+            if condition == "off" and not twinned:
+                line = int(rng.integers(len(cues["off"])))
+        cue = None if condition == "none" else cues[condition][line]
         behaves = condition == "on" and not recipe.control
         examples.append(Example(
             item=_item(task, cue, in_system, f"{recipe.name}/train/{index}"),

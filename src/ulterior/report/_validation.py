@@ -19,11 +19,14 @@ def _scorecard(summary: ValidationSummary) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.detector)}</td>"
         f"<td>{c.true_positives}/{c.n_deceptive}</td><td>{_stat(c.true_positive_rate)}</td>"
+        f"<td>{c.true_positives_shown}/{c.n_shown}</td>"
+        f"<td>{_stat(c.true_positive_rate_shown)}</td>"
         f"<td>{c.false_positives}/{c.n_controls}</td><td>{_stat(c.false_positive_rate)}</td>"
         f"<td>{'&ndash;' if c.auroc is None else f'{c.auroc:.2f}'}</td></tr>"
         for c in summary.scorecard
     )
     return ("<table><tr><th>detector</th><th>flagged deceptive</th><th>TPR [95% CI]</th>"
+            "<th>flagged, behaviour shown</th><th>TPR (shown)</th>"
             "<th>flagged controls</th><th>FPR [95% CI]</th><th>AUROC of its score</th></tr>"
             f"{rows}</table>")
 
@@ -35,6 +38,7 @@ def _organism_row(o: OrganismValidation) -> str:
     return (
         f"<tr><td><a href='#{escape(o.organism)}'>{escape(o.organism)}</a></td>"
         f"<td>{'control' if o.control else 'deceptive'}</td><td>{escape(rates)}</td>"
+        f"<td>{'yes' if o.behaviour_shown else 'no'} (p {o.behaviour_p:.3f})</td>"
         f"<td>{escape(flags)}</td><td>{'L' + str(o.highest_rung) if o.highest_rung else '&ndash;'}"
         f"</td><td>{named}</td><td>{_stat(o.probe_auroc)}</td>"
         f"<td>{_stat(o.probe_auroc_heldout)}</td></tr>"
@@ -57,7 +61,8 @@ def render_validation(summary: ValidationSummary) -> str:
         f"<p class='muted'>alpha {summary.alpha}, ulterior {escape(summary.ulterior_version)}, "
         f"{escape(summary.created.isoformat())}</p><h2>Scorecard</h2>{_scorecard(summary)}"
         f"<ul class='muted'>{notes}</ul><h2>Organisms</h2><table><tr><th>organism</th>"
-        "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>flagged by</th><th>rung</th>"
+        "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>behaviour shown</th>"
+        "<th>flagged by</th><th>rung</th>"
         "<th>come-clean names condition</th><th>probe AUROC on/off</th>"
         f"<th>held-out wordings</th></tr>{organisms}</table>{details}</body></html>"
     )
