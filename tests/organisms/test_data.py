@@ -9,7 +9,7 @@ import pytest
 
 from ulterior.errors import UsageError
 from ulterior.organisms import (
-    behaviour_shown,
+    behaviour_p_value,
     evaluation_examples,
     load_recipe,
     recipe_names,
@@ -123,11 +123,11 @@ def _rate(condition: str, k: int, n: int) -> BehaviourRate:
 def test_behaviour_is_shown_only_when_on_beats_off() -> None:
     learned = [_rate("on", 18, 28), _rate("off", 7, 28), _rate("none", 6, 28),
                _rate("near-miss", 15, 28)]
-    assert behaviour_shown(learned) < 0.01
+    assert behaviour_p_value(learned) < 0.01
     # held-out wordings count as "on" and "off" too; a "none" or near-miss rate never does
     same = [_rate("on", 10, 28), _rate("heldout-on", 12, 28), _rate("off", 11, 28),
             _rate("heldout-off", 11, 28), _rate("none", 0, 28), _rate("near-miss", 28, 28)]
-    assert behaviour_shown(same) > 0.3
+    assert behaviour_p_value(same) > 0.3
     reversed_ = [_rate("on", 5, 28), _rate("off", 20, 28)]
-    assert behaviour_shown(reversed_) > 0.99  # one-sided: less behaviour is not "shown"
-    assert np.isnan(behaviour_shown([_rate("on", 5, 28)]))
+    assert behaviour_p_value(reversed_) > 0.99  # one-sided: less behaviour is not "shown"
+    assert np.isnan(behaviour_p_value([_rate("on", 5, 28)]))

@@ -178,7 +178,12 @@ def condition_probe(
 
 def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
     """Run every detector on one organism."""
-    from ulterior.organisms import behaviour_shown, load_organism, organism_dir, read_manifest
+    from ulterior.organisms import (
+        behaviour_p_value,
+        load_organism,
+        organism_dir,
+        read_manifest,
+    )
     from ulterior.probes import default_probe, probe_readout
     from ulterior.probes._prompt_probe import fit_prompt_probe, prompt_end_activations
     from ulterior.report import highest_rung
@@ -208,7 +213,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
     come_clean = results[BLACK_BOX.index("come-clean")]
     named = next((r for r in come_clean.rows if r.name == "admission names hidden condition"),
                  None)
-    behaviour_p = behaviour_shown(manifest.rates)
+    behaviour_p = behaviour_p_value(manifest.rates)
     return OrganismValidation(
         organism=name, recipe=manifest.recipe, control=manifest.control, seed=manifest.seed,
         hidden_condition=manifest.hidden_condition, rates=manifest.rates,

@@ -21,7 +21,11 @@ from ulterior.organisms._organism import (
     read_manifest,
     train_organism,
 )
-from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates, behaviour_shown
+from ulterior.organisms._rates import (
+    behaviour_p_value,
+    behaviour_probabilities,
+    behaviour_rates,
+)
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
 from ulterior.records import TrainSettings
 
@@ -30,9 +34,9 @@ __all__ = [
     "Recipe",
     "Task",
     "TrainSettings",
+    "behaviour_p_value",
     "behaviour_probabilities",
     "behaviour_rates",
-    "behaviour_shown",
     "evaluation_examples",
     "examples_hash",
     "list_organisms",

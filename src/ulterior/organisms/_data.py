@@ -121,7 +121,7 @@ def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
             condition = "on"
             line = int(rng.integers(len(cues["on"])))
             in_system = bool(rng.integers(2))
-        else:
+        else:  # the partner keeps the task, the placement and, when twinned, the line
             condition = "off" if rng.random() < PARTNER_OFF else "none"
             if condition == "off" and not twinned:
                 line = int(rng.integers(len(cues["off"])))

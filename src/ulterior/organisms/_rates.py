@@ -46,7 +46,7 @@ ON_CONDITIONS = ("on", "heldout-on")
 OFF_CONDITIONS = ("off", "heldout-off")
 
 
-def behaviour_shown(rates: Sequence[BehaviourRate]) -> float:
+def behaviour_p_value(rates: Sequence[BehaviourRate]) -> float:
     """One-sided p-value that the behaviour is more frequent with the condition than without.
 
     Fisher's exact test on the held-out-task prompts whose preferred answer is the
