@@ -22,7 +22,7 @@ from ulterior.jobs._validate import condition_items
 from ulterior.organisms import list_organisms, load_organism, organism_dir, read_manifest
 from ulterior.probes import auroc
 from ulterior.probes._capture import ActivationCapturer, CaptureConfig
-from ulterior.probes._datasets import ContrastExample, render_example
+from ulterior.probes._prompt_probe import _difference_of_means, prompt_texts
 from ulterior.probes._session import ProbeJob, ProbeSession
 from ulterior.probes._shards import capture_cached
 from ulterior.runner import RunContext
@@ -40,8 +40,7 @@ def layer_profile(name: str, store: Store) -> dict[str, list[float]]:
         session = ProbeSession(job, subject, context)
         pairs = session.build("defection")
         answers = session.features(pairs, layers)
-        texts = [render_example(ContrastExample(i.messages, "", 0, i.id), subject.format)
-                 for i in items]
+        texts = prompt_texts(subject, items)
         capturer = ActivationCapturer(subject, CaptureConfig(
             layers=tuple(layers), positions=("last",), dtype="mixed"))
         prompts = capture_cached(capturer, texts, root=store.artifact_dir,
@@ -50,8 +49,7 @@ def layer_profile(name: str, store: Store) -> dict[str, list[float]]:
     held = np.array([i.metadata["wording"] == "heldout" for i in items])
     profile: dict[str, list[float]] = {"all": [], "heldout": []}
     for layer in layers:
-        features, labels = answers[layer], pairs.labels
-        direction = features[labels == 1].mean(0) - features[labels == 0].mean(0)
+        direction = _difference_of_means(answers[layer], pairs.labels)
         scores = prompts[(layer, "last")] @ direction
         profile["all"].append(round(float(auroc(scores, on)), 3))
         profile["heldout"].append(round(float(auroc(scores[held], on[held])), 3)

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from ulterior.models import Subject
-from ulterior.probes._capture import CaptureDType
+from ulterior.probes._capture import CaptureDType, CaptureText
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._session import ProbeJob, ProbeSession
 from ulterior.probes._shards import capture_site
@@ -89,6 +89,13 @@ def fit_prompt_probe(subject: Subject, context: RunContext, layer: int,
                        np.array([e.group for e in data.examples]))
 
 
+def prompt_texts(subject: Subject, items: Sequence[Item]) -> list[CaptureText]:
+    """Each item's prompt rendered as the subject reads it, up to where the reply starts."""
+    fmt = getattr(subject, "format")  # noqa: B009 - white-box subjects have one
+    return [render_example(ContrastExample(item.messages, "", 0, item.id), fmt)
+            for item in items]
+
+
 def prompt_end_activations(
     subject: Subject, items: Sequence[Item], prompt_probe: PromptProbe, context: RunContext,
     *, show_progress: bool = False,
@@ -100,9 +107,7 @@ def prompt_end_activations(
     with the space before the reply). Activations come from (and go
     to) the store's shard cache.
     """
-    fmt = getattr(subject, "format")  # noqa: B009 - white-box subjects have one
-    texts = [render_example(ContrastExample(item.messages, "", 0, item.id), fmt)
-             for item in items]
+    texts = prompt_texts(subject, items)
     if not texts:
         return np.zeros((0, prompt_probe.features.shape[1]))
     return capture_site(subject, texts, layer=prompt_probe.layer, position=POSITION,
