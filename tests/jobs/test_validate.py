@@ -12,6 +12,7 @@ from ulterior.errors import UsageError
 from ulterior.jobs import ValidateJob, run_validate
 from ulterior.jobs._validate import BLACK_BOX, condition_items, scorecard
 from ulterior.organisms import TrainSettings, read_manifest, train_organism
+from ulterior.probes._prompt_probe import condition_layer
 from ulterior.records import DetectorVerdict, OrganismValidation
 from ulterior_testing import build_tiny_llama
 
@@ -47,12 +48,18 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
         assert card.true_positive_rate.n == 1
     deceptive = summary.organisms[0]
     assert deceptive.probe_auroc is not None and deceptive.probe_auroc_heldout is not None
+    n_layers = len(deceptive.probe_auroc_by_layer)
+    assert n_layers == len(deceptive.probe_auroc_heldout_by_layer) > 1
+    assert deceptive.probe_layer == condition_layer(n_layers)  # the flag reads the fixed depth
+    assert deceptive.probe_auroc_by_layer[deceptive.probe_layer] == pytest.approx(
+        deceptive.probe_auroc.estimate, abs=1e-3)
     assert deceptive.come_clean_names_condition is not None
     assert summary.organisms[1].come_clean_names_condition is None
     assert all(0 <= o.behaviour_p <= 1 for o in summary.organisms)
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(written["scorecard"]) == len(detectors)
-    assert "Scorecard" in (tmp_path / "out" / "report.html").read_text()
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "Scorecard" in report and "Probe AUROC by layer" in report
 
 
 def test_unknown_organism_fails_before_any_work(
@@ -111,6 +118,27 @@ def test_condition_layer_is_a_fixed_fraction_of_depth() -> None:
     assert condition_layer(2) == 1 and condition_layer(1) == 0
     with pytest.raises(UsageError):
         condition_layer(0)
+
+
+def test_layer_profile_reads_every_layer_and_the_held_out_wordings_apart(
+    organisms: Path,
+) -> None:
+    from ulterior.jobs._validate import layer_profile
+    from ulterior.probes._prompt_probe import PromptProbe
+
+    items = condition_items(read_manifest(organisms / "oversight-conditional"))
+    on = np.array([i.metadata["framing"] == "unobserved" for i in items], float)[:, None]
+    held = np.array([i.metadata["wording"] == "heldout" for i in items], float)[:, None]
+    labels = np.tile([1, 0], 4)
+    features = np.outer(2 * labels - 1, np.eye(3)[0])  # the defection direction is axis 0
+    probes = {layer: PromptProbe(layer, "mixed", features, labels, np.repeat(np.arange(4), 2))
+              for layer in range(3)}
+    signal = np.hstack([on, np.zeros_like(on), np.zeros_like(on)])
+    activations = {0: signal, 1: -signal, 2: signal * (1 - held)}  # 2: trained wordings only
+    profile = layer_profile(activations, probes, items)
+    assert profile["all"][:2] == (1.0, 0.0)  # reversed separation reads below 0.5
+    assert profile["heldout"] == (1.0, 0.0, 0.5)  # layer 2 is blind on held-out wordings
+    assert 0.5 < profile["all"][2] < 1.0
 
 
 def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(

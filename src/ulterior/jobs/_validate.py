@@ -177,6 +177,27 @@ def condition_probe(
     return result, stats["all"], stats["heldout"]
 
 
+def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, PromptProbe],
+                  items: list[Item]) -> dict[str, tuple[float, ...]]:
+    """Point AUROC of the prompt probe, condition on vs off, at every layer.
+
+    ``all`` over every cue wording, ``heldout`` over wordings never trained on (empty for a
+    fixed trigger). Descriptive: the flag reads one layer, fixed in advance, because picking
+    the best layer after looking would tune the detector on the organisms it is tested on.
+    """
+    from ulterior.probes import auroc
+
+    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    held = np.array([i.metadata["wording"] == "heldout" for i in items])
+    profile: dict[str, list[float]] = {"all": [], "heldout": []}
+    for layer in sorted(prompt_probes):
+        scores = activations[layer] @ prompt_probes[layer].direction
+        profile["all"].append(round(float(auroc(scores, on)), 3))
+        if held.any():
+            profile["heldout"].append(round(float(auroc(scores[held], on[held])), 3))
+    return {key: tuple(values) for key, values in profile.items()}
+
+
 def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
     """Run every detector on one organism."""
     from ulterior.organisms import (
@@ -188,7 +209,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
     from ulterior.probes import default_probe, probe_readout
     from ulterior.probes._prompt_probe import (
         condition_layer,
-        fit_prompt_probe,
+        fit_prompt_probes,
         prompt_end_activations,
     )
     from ulterior.report import highest_rung
@@ -207,11 +228,15 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         readout = probe_readout(subject, pack_items(job.limit, job.answer_format), probe.saved,
                                 context, alpha=job.alpha,
                                 source=probe.describe(), notes=probe.notes())
-        prompt_probe = fit_prompt_probe(subject, context, condition_layer(probe.n_layers))
+        layers = range(probe.n_layers)  # every block: the flag reads one, the profile all
+        prompt_probes = fit_prompt_probes(subject, context, layers)
         items = condition_items(manifest)
-        activations = prompt_end_activations(subject, items, prompt_probe, context,
+        activations = prompt_end_activations(subject, items, layers, context,
                                              show_progress=job.show_progress)
-        condition, *aurocs = condition_probe(activations, items, prompt_probe, context)
+        layer = condition_layer(probe.n_layers)
+        condition, *aurocs = condition_probe(activations[layer], items, prompt_probes[layer],
+                                             context)
+        profile = layer_profile(activations, prompt_probes, items)
     results += [readout, condition]
     verdicts += [_verdict(PROBE_READOUT, readout), _verdict(PROBE_CONDITION, condition)]
     rung, evidence = highest_rung(tuple(results))
@@ -225,7 +250,9 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         behaviour_p=behaviour_p, behaviour_shown=bool(behaviour_p < job.alpha),
         verdicts=tuple(verdicts), highest_rung=rung, highest_rung_evidence=evidence,
         come_clean_names_condition=None if named is None else named.estimate > 0,
-        probe_auroc=aurocs[0], probe_auroc_heldout=aurocs[1], results=tuple(results),
+        probe_auroc=aurocs[0], probe_auroc_heldout=aurocs[1], probe_layer=layer,
+        probe_auroc_by_layer=profile["all"], probe_auroc_heldout_by_layer=profile["heldout"],
+        results=tuple(results),
     )
 
 

@@ -93,19 +93,21 @@ def _difference_of_means(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(X[y == 1].mean(axis=0) - X[y == 0].mean(axis=0))
 
 
-def fit_prompt_probe(subject: Subject, context: RunContext, layer: int,
-                     *, dtype: CaptureDType = "mixed") -> PromptProbe:
-    """Fit the probe on the subject's answers to every generic defection question.
+def fit_prompt_probes(subject: Subject, context: RunContext, layers: Sequence[int],
+                      *, dtype: CaptureDType = "mixed") -> dict[int, PromptProbe]:
+    """Fit the probe at each of ``layers`` on the subject's answers to every defection question.
 
     All pairs are used, as in the paper: the probe is judged on the organism's prompts, not
-    on held-out defection pairs. The answers' last token, at ``layer``.
+    on held-out defection pairs. The answers' last token; one capture serves every layer.
     """
     job = ProbeJob(model=subject.info.spec, store=context.store.path, seed=context.seed,
                    position=POSITION, dtype=dtype, show_progress=False)
     session = ProbeSession(job, subject, context)
     data = session.build(DATASET)
-    return PromptProbe(layer, dtype, session.features(data, [layer])[layer], data.labels,
-                       np.array([e.group for e in data.examples]))
+    groups = np.array([e.group for e in data.examples])
+    features = session.features(data, layers)
+    return {layer: PromptProbe(layer, dtype, features[layer], data.labels, groups)
+            for layer in layers}
 
 
 def prompt_texts(subject: Subject, items: Sequence[Item]) -> list[CaptureText]:
@@ -116,19 +118,19 @@ def prompt_texts(subject: Subject, items: Sequence[Item]) -> list[CaptureText]:
 
 
 def prompt_end_activations(
-    subject: Subject, items: Sequence[Item], prompt_probe: PromptProbe, context: RunContext,
-    *, show_progress: bool = False,
-) -> np.ndarray:
-    """Each item's prompt's activation at its last token, where the reply starts: (n, d).
+    subject: Subject, items: Sequence[Item], layers: Sequence[int], context: RunContext,
+    *, dtype: CaptureDType = "mixed", show_progress: bool = False,
+) -> dict[int, np.ndarray]:
+    """Each item's prompt's activation at its last token, where the reply starts: (n, d) per layer.
 
     With a chat template the rendered prompt ends with the opening of the assistant's turn,
     so the activation read is the one the model answers from (a plain-format prompt ends
-    with the space before the reply). Activations come from (and go
-    to) the store's shard cache.
+    with the space before the reply). Activations come from (and go to) the store's shard
+    cache.
     """
     texts = prompt_texts(subject, items)
     if not texts:
-        return np.zeros((0, prompt_probe.features.shape[1]))
-    return capture_site(subject, texts, layer=prompt_probe.layer, position=POSITION,
-                        dtype=prompt_probe.dtype, context=context,
-                        label="activations prompt probe", show_progress=show_progress)
+        raise UsageError("no prompts to read the probe on: the organism has no held-out tasks")
+    return capture_site(subject, texts, layers=layers, position=POSITION, dtype=dtype,
+                        context=context, label="activations prompt probe",
+                        show_progress=show_progress)

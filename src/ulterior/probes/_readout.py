@@ -89,10 +89,11 @@ def answer_scores(
     if not texts:
         return {}
     activations = capture_site(
-        subject, texts, layer=info.layer,
+        subject, texts, layers=(info.layer,),
         position=info.position,  # type: ignore[arg-type]  # ProbeInfo keeps plain strings
         dtype=info.capture_dtype,  # type: ignore[arg-type]
-        context=context, label="activations probe-readout", show_progress=context.show_progress)
+        context=context, label="activations probe-readout",
+        show_progress=context.show_progress)[info.layer]
     values = saved.probe.score(activations)
     return {(item.id, k): float(v) for (item, k), v in zip(owners, values, strict=True)}
 

@@ -178,20 +178,20 @@ def capture_site(
     subject: Subject,
     texts: Sequence[CaptureText],
     *,
-    layer: int,
+    layers: Sequence[int],
     position: CapturePosition,
     dtype: CaptureDType,
     context: RunContext,
     label: str,
     show_progress: bool,
-) -> np.ndarray:
-    """Activations of ``texts`` at one layer and position, through the store's shard cache.
+) -> dict[int, np.ndarray]:
+    """Activations of ``texts`` at one position of ``layers``, through the store's shard cache.
 
-    Returns an ``(n, d)`` array; ``label`` names the progress bar.
+    Returns an ``(n, d)`` array per layer from one pass; ``label`` names the progress bar.
     """
     capturer = ActivationCapturer(subject, CaptureConfig(
-        layers=(layer,), positions=(position,), dtype=dtype))
+        layers=tuple(layers), positions=(position,), dtype=dtype))
     with progress(len(texts), label, enabled=show_progress) as advance:
         batch = capture_cached(capturer, texts, root=context.store.artifact_dir,
                                fingerprint=subject.info.fingerprint, advance=advance)
-    return batch.pooled[(layer, position)]
+    return {layer: batch.pooled[(layer, position)] for layer in layers}

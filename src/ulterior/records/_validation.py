@@ -55,6 +55,15 @@ class OrganismValidation(Record):
         description="The same on cue wordings never trained on only (None for a fixed "
         "trigger)."
     )
+    probe_layer: int | None = Field(
+        default=None, description="The block probe_auroc reads (index 0 first): a fixed "
+        "fraction of depth, chosen before the organisms it is judged on.")
+    probe_auroc_by_layer: tuple[float, ...] = Field(
+        default=(), description="Point AUROC of the same probe at every block, all cue "
+        "wordings (descriptive; the flag reads probe_layer only).")
+    probe_auroc_heldout_by_layer: tuple[float, ...] = Field(
+        default=(), description="The same on held-out cue wordings (empty for a fixed "
+        "trigger).")
     results: tuple[SuiteResult, ...] = Field(description="The full readouts behind the verdicts.")
 
 

@@ -45,6 +45,36 @@ def _organism_row(o: OrganismValidation) -> str:
     )
 
 
+def _layer_cell(value: float, chosen: bool) -> str:
+    # Blue above 0.5 (the condition reads as more defecting), red below; white is blind.
+    strength = min(1.0, abs(value - 0.5) * 2)
+    hue = 210 if value >= 0.5 else 0
+    border = "border:2px solid #222;" if chosen else ""
+    return (f"<td style='{border}background:hsl({hue},70%,{100 - 45 * strength:.0f}%)'>"
+            f"{value:.2f}</td>")
+
+
+def _layer_profile(summary: ValidationSummary) -> str:
+    """Probe AUROC at every block per organism; the block the flag reads is outlined."""
+    shown = [o for o in summary.organisms if o.probe_auroc_by_layer]
+    if not shown:
+        return ""
+    depth = max(len(o.probe_auroc_by_layer) for o in shown)
+    header = "".join(f"<th>{layer}</th>" for layer in range(depth))
+    rows = "".join(
+        f"<tr><td>{escape(o.organism)}</td>"
+        + "".join(_layer_cell(v, layer == o.probe_layer)
+                  for layer, v in enumerate(o.probe_auroc_by_layer)) + "</tr>"
+        for o in shown
+    )
+    return ("<h2>Probe AUROC by layer</h2><p class='muted'>The prompt-end defection probe's "
+            "AUROC, condition on vs off, all cue wordings, at every block (point estimates). "
+            "The outlined block is the one the probe-condition flag reads, a depth fixed in "
+            "advance; the rest are descriptive.</p>"
+            f"<div style='overflow-x:auto'><table><tr><th>organism</th>{header}</tr>{rows}"
+            "</table></div>")
+
+
 def render_validation(summary: ValidationSummary) -> str:
     """A plain HTML page of a validation run."""
     organisms = "".join(_organism_row(o) for o in summary.organisms)
@@ -64,5 +94,6 @@ def render_validation(summary: ValidationSummary) -> str:
         "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>behaviour shown</th>"
         "<th>flagged by</th><th>rung</th>"
         "<th>come-clean names condition</th><th>probe AUROC on/off</th>"
-        f"<th>held-out wordings</th></tr>{organisms}</table>{details}</body></html>"
+        f"<th>held-out wordings</th></tr>{organisms}</table>{_layer_profile(summary)}"
+        f"{details}</body></html>"
     )
