@@ -37,7 +37,7 @@ POSITION: Literal["last"] = "last"
 # Where in depth validate reads the probe: 0 is the first block, 1 the last. Fixed on the
 # seed-0 and seed-1 organisms (benchmarks/probe_layers.py: blocks 22-23 of SmolLM2's 30 had
 # the best mean and worst-case AUROC over the six deceptive ones, every control near 0.5),
-# before the seed-2 organisms that confirm it were trained. Not tuned on those.
+# before any seed-2 organism, which tests it, was read. Not tuned on those.
 CONDITION_DEPTH = 0.8
 
 
