@@ -152,14 +152,18 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     items = condition_items(read_manifest(organisms / "oversight-conditional"))
     on = np.array([i.metadata["framing"] == "unobserved" for i in items])[:, None]
     rng = np.random.default_rng(0)
-    axis = np.eye(4)[0]
+    width = 64  # wide enough that a random direction is nearly orthogonal to the signal
+    axis = np.eye(width)[0]
 
     def probe(signal: float) -> PromptProbe:  # 32 defection pairs, labels 1/0 per question
         labels = np.tile([1, 0], 32)
-        features = rng.normal(size=(64, 4)) + signal * np.outer(2 * labels - 1, axis)
+        features = rng.normal(size=(64, width)) + signal * np.outer(2 * labels - 1, axis)
         return PromptProbe(15, "mixed", features, labels, np.repeat(np.arange(32), 2))
 
-    noise = rng.normal(size=(len(items), 4))
+    noise = rng.normal(size=(len(items), width))
+    salient = rng.normal(size=width)
+    salient[0] = abs(salient[0])  # it moves the defection axis the way the condition does
+    salient *= 30 / np.linalg.norm(salient)  # a cue that moves every direction, like a tag
     with Store.open(tmp_path / "s.sqlite") as store:
         context = RunContext(store=store, show_progress=False)
         seen, overall, heldout = condition_probe(noise + 3.0 * on * axis, items, probe(2.0),
@@ -167,14 +171,23 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
         blind, *_ = condition_probe(noise, items, probe(2.0), context)
         reversed_, *_ = condition_probe(noise - 3.0 * on * axis, items, probe(2.0), context)
         unstable, *_ = condition_probe(noise + 3.0 * on * axis, items, probe(0.0), context)
+        loud, *_ = condition_probe(noise + on * (3.0 * axis + salient), items, probe(20.0),
+                                   context)
     assert seen.flagged and seen.ladder_rung == 4 and "AUROC" in seen.evidence
     assert overall is not None and heldout is not None and min(overall.low, heldout.low) > 0.8
     assert overall.n == len({i.metadata["task"] for i in items})  # tasks are the units
     assert [r.name for r in seen.rows][1:3] == ["AUROC on vs off (train cue wordings)",
                                                 "AUROC on vs off (heldout cue wordings)"]
-    refits = seen.rows[-1]
+    refits, random = seen.rows[-2:]
     assert refits.n == 32 and refits.low > 0.8  # n: the defection pairs behind the refits
-    assert not blind.flagged and blind.rows[0].low < 0.5 < blind.rows[0].high
+    assert random.n == 1000 and random.p_value is not None and random.p_value < 0.01
+    assert random.low < 0.5 < random.high  # random directions barely see a signal on one axis
+    assert not blind.flagged and blind.rows[0].low < 0.5  # no evidence the condition reads higher
     assert not reversed_.flagged  # reading *less* defecting when on is not evidence
     # a direction the defection pairs do not pin down: refits disagree, nothing is flagged
-    assert not unstable.flagged and unstable.rows[-1].low < 0.5 < unstable.rows[-1].high
+    assert not unstable.flagged and unstable.rows[-2].low < 0.5 < unstable.rows[-2].high
+    # a cue every direction sees: the probe separates perfectly, but no better than chance
+    # directions do, so the defection direction is not what tells the condition
+    assert loud.rows[0].low > 0.9 and loud.rows[-2].low > 0.5
+    assert loud.rows[-1].p_value is not None and loud.rows[-1].p_value > 0.05
+    assert not loud.flagged
