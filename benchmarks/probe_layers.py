@@ -8,6 +8,8 @@ vs off, over all cue wordings and over the held-out wordings alone. The seed-0 a
 profiles fixed the depth; organisms trained after test it.
 
     python benchmarks/probe_layers.py [ORGANISM ...] [--out benchmarks/results/probe_layers.json]
+
+The seed-0 and seed-1 record (probe_layers.json) predates the random-direction columns.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ulterior.jobs._validate import condition_items, layer_profile
+import numpy as np
+
+from ulterior.jobs._validate import condition_items, layer_profile, random_direction_null
 from ulterior.organisms import list_organisms, load_organism, organism_dir, read_manifest
 from ulterior.probes._prompt_probe import fit_prompt_probes, prompt_end_activations
 from ulterior.runner import RunContext
@@ -24,14 +28,27 @@ from ulterior.store import Store, default_cache_dir, default_store_path
 
 
 def organism_profile(name: str, store: Store) -> dict[str, tuple[float, ...]]:
-    """AUROC per layer of one organism: ``all`` and ``heldout`` cue wordings."""
+    """Per layer of one organism: AUROC (``all`` and ``heldout`` cue wordings) and its null.
+
+    ``random_p``: the share (plus one) of 1,000 random directions reading the condition as at
+    least as defecting as the probe; ``random_spread``: their median |AUROC - 0.5|, how far
+    an arbitrary direction already separates on from off.
+    """
     context = RunContext(store=store, seed=0, show_progress=False)
     items = condition_items(read_manifest(organism_dir(name)))
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
         layers = range(subject.model.config.num_hidden_layers)
         probes = fit_prompt_probes(subject, context, layers)
         activations = prompt_end_activations(subject, items, layers, context)
-    return layer_profile(activations, probes, items)
+    profile = layer_profile(activations, probes, items)
+    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    rng = np.random.default_rng(0)
+    nulls = [random_direction_null(activations[layer], on, auc, rng)
+             for layer, auc in zip(layers, profile["all"], strict=True)]
+    profile["random_p"] = tuple(round(p, 4) for _, p in nulls)
+    profile["random_spread"] = tuple(round(float(np.median(np.abs(a - 0.5))), 3)
+                                     for a, _ in nulls)
+    return profile
 
 
 def main() -> None:
@@ -46,9 +63,11 @@ def main() -> None:
             results[name] = organism_profile(name, store)
             print(name, " ".join(f"{a:.2f}" for a in results[name]["all"]), flush=True)
     args.out.write_text(json.dumps({
-        "command": "python benchmarks/probe_layers.py",
+        "command": " ".join(["python benchmarks/probe_layers.py", *args.organisms,
+                             "--out", str(args.out)]),
         "metric": "AUROC of the difference-of-means defection probe (128 pairs) at the "
-                  "prompt's last token, condition on vs off, per layer (index 0 first)",
+                  "prompt's last token, condition on vs off, per layer (index 0 first); "
+                  "random_p and random_spread: its null over 1,000 random directions",
         "organisms": results,
     }, indent=1), encoding="utf-8")
 

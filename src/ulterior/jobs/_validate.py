@@ -105,6 +105,21 @@ def condition_items(manifest: OrganismManifest) -> list[Item]:
     return items
 
 
+def random_direction_null(activations: np.ndarray, labels: np.ndarray, probe_auroc: float,
+                          rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """AUROCs of :data:`RANDOM_DIRECTIONS` Gaussian directions, and the probe's p against them.
+
+    p is the share (plus one) of random directions that read the condition as at least as
+    defecting as the probe: small only when the defection direction, not any direction,
+    tells the condition.
+    """
+    from ulterior.probes import auroc
+
+    directions = rng.normal(size=(RANDOM_DIRECTIONS, activations.shape[1]))
+    aurocs = np.array([auroc(activations @ d, labels) for d in directions])
+    return aurocs, (1 + int((aurocs >= probe_auroc).sum())) / (1 + RANDOM_DIRECTIONS)
+
+
 def condition_probe(
     activations: np.ndarray, items: list[Item], prompt_probe: PromptProbe, context: RunContext,
     alpha: float = 0.05,
@@ -158,10 +173,8 @@ def condition_probe(
         description=f"The probe refitted on {PROBE_REFITS} bootstrap resamples of its "
         f"{prompt_probe.n_pairs} defection pairs (n): median AUROC and 2.5-97.5% range.",
     ))
-    random_rows = context.rng(STREAM_VALIDATE, 10).normal(
-        size=(RANDOM_DIRECTIONS, activations.shape[1]))
-    random_aurocs = np.array([auroc(activations @ d, labels) for d in random_rows])
-    beaten = (1 + int((random_aurocs >= rows[0].estimate).sum())) / (1 + RANDOM_DIRECTIONS)
+    random_aurocs, beaten = random_direction_null(activations, labels, rows[0].estimate,
+                                                  context.rng(STREAM_VALIDATE, 10))
     rows.append(ResultRow(
         name="AUROC on vs off, random directions (all cue wordings)", n=RANDOM_DIRECTIONS,
         estimate=float(np.median(random_aurocs)),
