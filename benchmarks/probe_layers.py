@@ -20,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ulterior.jobs._validate import condition_items, layer_profile, random_direction_null
+from ulterior.jobs._validate import (
+    condition_items,
+    condition_labels,
+    layer_profile,
+    random_direction_null,
+)
 from ulterior.organisms import list_organisms, load_organism, organism_dir, read_manifest
 from ulterior.probes._prompt_probe import fit_prompt_probes, prompt_end_activations
 from ulterior.runner import RunContext
@@ -41,7 +46,7 @@ def organism_profile(name: str, store: Store) -> dict[str, tuple[float, ...]]:
         probes = fit_prompt_probes(subject, context, layers)
         activations = prompt_end_activations(subject, items, layers, context)
     profile = layer_profile(activations, probes, items)
-    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    on = condition_labels(items)
     rng = np.random.default_rng(0)
     nulls = [random_direction_null(activations[layer], on, auc, rng)
              for layer, auc in zip(layers, profile["all"], strict=True)]

