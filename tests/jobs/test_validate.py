@@ -42,7 +42,7 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
                                                        "oversight-conditional-control"]
     assert [o.control for o in summary.organisms] == [False, True]
     detectors = [c.detector for c in summary.scorecard]
-    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition"]
+    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition", "condition-salience"]
     for card in summary.scorecard:
         assert (card.n_deceptive, card.n_controls) == (1, 1)
         assert card.true_positive_rate.n == 1
@@ -53,6 +53,8 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
     assert deceptive.probe_layer == condition_layer(n_layers)  # the flag reads the fixed depth
     assert deceptive.probe_auroc_by_layer[deceptive.probe_layer] == pytest.approx(
         deceptive.probe_auroc.estimate, abs=1e-3)
+    salience = next(r for r in deceptive.results if r.suite == "condition-salience")
+    assert [r.name for r in salience.rows][1] == "base model"  # read on the tiny base too
     assert deceptive.come_clean_names_condition is not None
     assert summary.organisms[1].come_clean_names_condition is None
     assert all(0 <= o.behaviour_p <= 1 for o in summary.organisms)
