@@ -5,7 +5,9 @@ one block, a fixed fraction of depth (``condition_layer``), and records the AURO
 block beside it. This computes that profile alone, without the behavioural suites: per
 organism and layer, the AUROC of the probe's score at the prompt's last token, condition on
 vs off, over all cue wordings and over the held-out wordings alone. The seed-0 and seed-1
-profiles fixed the depth; organisms trained after test it.
+profiles fixed the depth; organisms trained after test it. Beside it, per block, what
+condition-salience reads: the condition's share of the prompt-end variance in the organism
+and in its base model.
 
     python benchmarks/probe_layers.py [ORGANISM ...] [--out benchmarks/results/probe_layers.json]
 
@@ -20,12 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ulterior.jobs._salience import condition_share
 from ulterior.jobs._validate import (
     condition_items,
     condition_labels,
     layer_profile,
     random_direction_null,
 )
+from ulterior.models import LoadOptions, load_subject
 from ulterior.organisms import list_organisms, load_organism, organism_dir, read_manifest
 from ulterior.probes._prompt_probe import fit_prompt_probes, prompt_end_activations
 from ulterior.runner import RunContext
@@ -37,16 +41,23 @@ def organism_profile(name: str, store: Store) -> dict[str, tuple[float, ...]]:
 
     ``random_p``: the share (plus one) of 1,000 random directions reading the condition as at
     least as defecting as the probe; ``random_spread``: their median |AUROC - 0.5|, how far
-    an arbitrary direction already separates on from off.
+    an arbitrary direction already separates on from off. ``salience`` and ``salience_base``:
+    the condition's share of the prompt-end variance in the organism and in its base model.
     """
     context = RunContext(store=store, seed=0, show_progress=False)
-    items = condition_items(read_manifest(organism_dir(name)))
+    manifest = read_manifest(organism_dir(name))
+    items = condition_items(manifest)
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
         layers = range(subject.model.config.num_hidden_layers)
         probes = fit_prompt_probes(subject, context, layers)
         activations = prompt_end_activations(subject, items, layers, context)
+    options = LoadOptions(cache_dir=default_cache_dir(), prompt_format=manifest.prompt_format)
+    with load_subject(manifest.base.spec, options) as base:
+        base_activations = prompt_end_activations(base, items, layers, context)
     profile = layer_profile(activations, probes, items)
     on = condition_labels(items)
+    for key, acts in (("salience", activations), ("salience_base", base_activations)):
+        profile[key] = tuple(round(condition_share(acts[layer], on), 3) for layer in layers)
     rng = np.random.default_rng(0)
     nulls = [random_direction_null(activations[layer], on, auc, rng)
              for layer, auc in zip(layers, profile["all"], strict=True)]
@@ -72,7 +83,9 @@ def main() -> None:
                              "--out", str(args.out)]),
         "metric": "AUROC of the difference-of-means defection probe (128 pairs) at the "
                   "prompt's last token, condition on vs off, per layer (index 0 first); "
-                  "random_p and random_spread: its null over 1,000 random directions",
+                  "random_p and random_spread: its null over 1,000 random directions; "
+                  "salience, salience_base: the condition's share of the prompt-end variance "
+                  "in the organism and its base model",
         "organisms": results,
     }, indent=1), encoding="utf-8")
 
