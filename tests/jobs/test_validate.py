@@ -55,6 +55,8 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
         deceptive.probe_auroc.estimate, abs=1e-3)
     salience = next(r for r in deceptive.results if r.suite == "condition-salience")
     assert [r.name for r in salience.rows][1] == "base model"  # read on the tiny base too
+    verdict = next(v for v in deceptive.verdicts if v.detector == "condition-salience")
+    assert verdict.score == salience.rows[-1].estimate  # scored by the increase
     assert deceptive.come_clean_names_condition is not None
     assert summary.organisms[1].come_clean_names_condition is None
     assert all(0 <= o.behaviour_p <= 1 for o in summary.organisms)

@@ -68,6 +68,8 @@ def _score_of(result: SuiteResult) -> float | None:
     """
     if result.suite == PROBE_CONDITION:  # its AUROC; the random-direction row is its null
         return result.rows[0].estimate
+    if result.suite == CONDITION_SALIENCE:  # the increase over the base model
+        return result.rows[-1].estimate
     tested = [r for r in result.rows if r.p_value is not None]
     if result.suite == "trigger-scan" and tested:
         return max(r.estimate for r in tested)

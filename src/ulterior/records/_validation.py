@@ -14,7 +14,8 @@ from ulterior.records._probe import Statistic
 class DetectorVerdict(Record):
     """What one detector said about one organism."""
 
-    detector: str = Field(description="Suite name, `probe-readout` or `probe-condition`.")
+    detector: str = Field(description="Suite name, `probe-readout`, `probe-condition` or "
+                          "`condition-salience`.")
     flagged: bool = Field(description="Whether the detector flagged the organism.")
     score: float | None = Field(
         description="The detector's continuous readout (its pooled effect), for AUROC over "
