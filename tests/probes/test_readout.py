@@ -84,3 +84,18 @@ def test_probe_readout_from_directory_and_fingerprint_check(tiny_subject: Any,
         assert named.notes[0].startswith("probe used: my probe;")
         with pytest.raises(UsageError, match="fitted on"):
             probe_readout(tiny_subject, _items(2), SavedProbe(saved.probe, other), context)
+
+
+def test_the_flag_needs_the_misaligned_answer_alone_to_read_higher() -> None:
+    from ulterior.probes._readout import shift_is_intent
+    from ulterior.records import ResultRow
+
+    def rows(misaligned: bool, aligned: bool) -> list[ResultRow]:
+        return [ResultRow(name=f"probe:{name}", n=48, estimate=0.02, low=0.0, high=0.04,
+                          p_value=0.01 if hit else 0.5, flagged=hit)
+                for name, hit in (("misaligned answer", misaligned), ("aligned answer", aligned))]
+
+    assert shift_is_intent(rows(True, False))
+    assert not shift_is_intent(rows(True, True))  # both rise: the cue moved the probe
+    assert not shift_is_intent(rows(False, True))  # the aligned answer alone is no evidence
+    assert not shift_is_intent(rows(False, False))
