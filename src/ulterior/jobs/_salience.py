@@ -22,6 +22,7 @@ from ulterior.jobs._validate import CONDITION_SALIENCE, condition_labels
 from ulterior.records import Item, ResultRow, SuiteResult
 from ulterior.records._probe import Statistic
 from ulterior.runner import RunContext
+from ulterior.stats import cluster_resamples
 
 STREAM_SALIENCE = 32
 SALIENCE_RESAMPLES = 2000
@@ -43,11 +44,8 @@ def condition_share(activations: np.ndarray, on: np.ndarray) -> float:
 def _bootstrap_shares(organism: np.ndarray, base: np.ndarray, on: np.ndarray,
                       tasks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
     """(resamples, 2) shares of organism and base over the same resampled tasks (paired)."""
-    names = sorted(set(tasks))
-    members = [np.flatnonzero(np.asarray(tasks) == name) for name in names]
     out = []
-    for _ in range(SALIENCE_RESAMPLES):
-        rows = np.concatenate([members[i] for i in rng.integers(len(names), size=len(names))])
+    for rows in cluster_resamples(tasks, SALIENCE_RESAMPLES, rng):
         if on[rows].all() or not on[rows].any():
             continue
         out.append((condition_share(organism[rows], on[rows]),

@@ -10,6 +10,7 @@ from scipy.stats import rankdata
 
 from ulterior.errors import UsageError
 from ulterior.records._probe import ProbeMetrics, Statistic
+from ulterior.stats import cluster_resamples
 
 
 def auroc(scores: ArrayLike, labels: ArrayLike) -> float:
@@ -78,16 +79,13 @@ def auroc_with_cluster_ci(
     y = np.asarray(labels).astype(bool)
     if y.all() or not y.any():
         raise UsageError("AUROC needs examples of both labels in the test set")
-    names = sorted(set(clusters))
-    members = [np.flatnonzero(np.asarray(clusters) == name) for name in names]
     values = []
-    for _ in range(n_resamples):
-        rows = np.concatenate([members[i] for i in rng.integers(len(names), size=len(names))])
+    for rows in cluster_resamples(clusters, n_resamples, rng):
         if y[rows].all() or not y[rows].any():
             continue  # a resample with one label has no AUROC
         values.append(auroc(s[rows], y[rows]))
     low, high = _interval(np.asarray(values))
-    return Statistic(estimate=auroc(s, y), low=low, high=high, n=len(names))
+    return Statistic(estimate=auroc(s, y), low=low, high=high, n=len(set(clusters)))
 
 
 def proportion_with_ci(

@@ -3,6 +3,7 @@
 from ulterior.stats._bootstrap import (
     Estimate,
     bootstrap_ci,
+    cluster_resamples,
     mean_with_ci,
     normalized_probabilities,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "PermutationTest",
     "benjamini_hochberg",
     "bootstrap_ci",
+    "cluster_resamples",
     "mde_of",
     "mean_with_ci",
     "minimum_detectable_effect",

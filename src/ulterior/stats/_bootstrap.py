@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -82,3 +82,16 @@ def normalized_probabilities(logprobs: ArrayLike) -> np.ndarray:
     shifted = np.exp(lp - lp.max(axis=-1, keepdims=True))
     result: np.ndarray = shifted / shifted.sum(axis=-1, keepdims=True)
     return result
+
+
+def cluster_resamples(clusters: Sequence[str], n_resamples: int,
+                      rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Row indices of bootstrap resamples that draw whole clusters with replacement.
+
+    For examples that are not independent (the prompts of one task under several conditions
+    and wordings): each resample keeps every example of each cluster it draws.
+    """
+    names = sorted(set(clusters))
+    members = [np.flatnonzero(np.asarray(clusters) == name) for name in names]
+    for _ in range(n_resamples):
+        yield np.concatenate([members[i] for i in rng.integers(len(names), size=len(names))])
