@@ -11,7 +11,8 @@ and in its base model.
 
     python benchmarks/probe_layers.py [ORGANISM ...] [--out benchmarks/results/probe_layers.json]
 
-The seed-0 and seed-1 record (probe_layers.json) predates the random-direction columns.
+The seed-0 and seed-1 record (probe_layers.json) predates the random-direction and salience
+columns; probe_layers_s2.json was re-run for the salience columns (the others came out the same).
 """
 
 from __future__ import annotations
