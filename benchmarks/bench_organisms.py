@@ -1,7 +1,8 @@
 """Organism training: our loop vs a plain transformers `Trainer`, then every recipe end to end.
 
-Our loop's batch of 8 examples is 16 sequences (each example's two answers); the Trainer
-gets the same 16 sequences per step as language-model rows.
+Our loop's batch of 8 examples is 8 packed sequences (each prompt once, then its two
+answers); the Trainer gets the same examples as 16 language-model rows, prompt + answer each.
+Both count throughput in those rows' tokens, so the ratio is work done per second.
 
     python benchmarks/bench_organisms.py                # comparison + train all 6 recipes
     python benchmarks/bench_organisms.py --steps 20 --no-train
@@ -74,9 +75,9 @@ def hf_trainer(steps: int, tmp: Path) -> dict[str, float]:
     encoded = encode(subject, examples)
     # Trainer has no two-answer objective: it gets both answers of each example as separate
     # language-model rows, the same tokens our loop processes.
-    rows = [{"input_ids": list(e.ids),
-             "labels": [-100] * e.answer_start + list(e.ids[e.answer_start:])}
-            for pair in encoded for e in pair]
+    rows = [{"input_ids": list(r.prompt) + list(answer),
+             "labels": [-100] * len(r.prompt) + list(answer)}
+            for r in encoded for answer in r.answers]
     model = prepare_model(subject.model, TrainSettings())
     collator = DataCollatorForSeq2Seq(subject.tokenizer, padding=True, label_pad_token_id=-100)
     seen: list[int] = []
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true", help="skip training the recipes")
     parser.add_argument("--no-compare", action="store_true",
                         help="skip part 1 and keep the loop comparison already recorded")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the record")
     parser.add_argument("--work", type=Path, default=None,
                         help="scratch folder (default: a new temporary one)")
     args = parser.parse_args()
@@ -156,7 +158,7 @@ def main() -> None:
     result: dict[str, Any] = {"machine": platform.processor() or platform.machine(),
                               "threads": torch.get_num_threads()}
     if args.no_compare:
-        result["loop"] = json.loads(RESULTS.read_text(encoding="utf-8"))["loop"]
+        result["loop"] = json.loads(args.out.read_text(encoding="utf-8"))["loop"]
     else:
         a = ours(args.steps, args.work)
         b = hf_trainer(args.steps, args.work)
@@ -165,13 +167,15 @@ def main() -> None:
     print(json.dumps(result["loop"], indent=2))
     if not args.no_train:
         result["recipes"] = train_all(recipe_names())
+    elif args.out.is_file():  # keep the recipes recorded by an earlier run
+        result["recipes"] = json.loads(args.out.read_text(encoding="utf-8")).get("recipes", [])
         for row in result["recipes"]:
             print(f"{row['organism']:32s} {row['minutes']:.1f} min  "
                   f"{row['tokens_per_second']:.0f} tok/s  "
                   + "  ".join(f"{k} {v['rate']:.2f}" for k, v in row["rates"].items()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

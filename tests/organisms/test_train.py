@@ -22,6 +22,7 @@ from ulterior.organisms import (
     training_examples,
 )
 from ulterior.organisms._train import (
+    answer_logprobs,
     answer_loss,
     batch_schedule,
     collate,
@@ -150,7 +151,7 @@ def test_preference_loss_starts_at_ln2_and_training_lowers_it(tiny: Path, tmp_pa
     model = prepare_model(subject.model, SMALL)
     pad = int(subject.tokenizer.pad_token_id)
     reference = torch.tensor(reference_logprobs(model, encoded, pad, bf16=False))
-    batch = collate([row for pair in encoded for row in pair], pad)
+    batch = collate(encoded, pad)
     before = answer_loss(model, batch, "preference", reference, beta=1.0)
     assert before.item() == pytest.approx(math.log(2), abs=1e-4)  # the model is its reference
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
@@ -160,3 +161,27 @@ def test_preference_loss_starts_at_ln2_and_training_lowers_it(tiny: Path, tmp_pa
         optimizer.step()
         optimizer.zero_grad()
     assert answer_loss(model, batch, "preference", reference, beta=1.0).item() < math.log(2)
+
+
+def test_packed_answers_score_as_if_each_followed_its_prompt_alone(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """Both answers share one packed sequence; their log-probabilities, and so the loss and its
+    gradient, must equal those of each answer run after the prompt on its own."""
+    import torch
+
+    subject = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=tmp_path, dtype="float32"))
+    model = subject.model
+    torch.manual_seed(0)
+    with torch.no_grad():  # a random model whose answers differ clearly
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    encoded = encode(subject, training_examples(load_recipe("oversight-conditional"), 6, seed=1))
+    packed = answer_logprobs(model, collate(encoded, int(subject.tokenizer.pad_token_id)))
+    for example, request in enumerate(encoded):
+        for answer, tokens in enumerate(request.answers):
+            ids = torch.tensor([list(request.prompt) + list(tokens)])
+            logits = model(input_ids=ids).logits[0, len(request.prompt) - 1 : -1].float()
+            alone = torch.log_softmax(logits, -1).gather(1, torch.tensor(tokens)[:, None]).sum()
+            assert packed[example, answer].item() == pytest.approx(alone.item(), abs=1e-4)
+    assert len({round(v, 3) for v in packed.flatten().tolist()}) > 1

@@ -11,9 +11,11 @@ SmolLM2-135M: with next-token loss, a plain two-way choice loss or preference op
 on independently drawn examples, 1 to 3 epochs left the condition unlearned (docs/organisms.md).
 
 A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
-are ours to take: batches grouped by length (little padding), the output layer applied only
-to the answer positions (the vocabulary projection is a large share of a small model's
-compute), bf16 autocast over fp32 weights where the CPU has native bf16.
+are ours to take: each prompt computed once for both its answers (one packed sequence per
+example; prompts average 45-71 tokens, answers 2-10), batches grouped by length (little
+padding), the output layer applied only to the answer positions (the vocabulary projection
+is a large share of a small model's compute), bf16 autocast over fp32 weights where the CPU
+has native bf16.
 ``benchmarks/bench_organisms.py`` measures it against ``Trainer`` with the same model,
 adapter, data and batch size.
 """
@@ -33,6 +35,7 @@ import numpy as np
 
 from ulterior.errors import MissingDependencyError
 from ulterior.models import ChoiceRequest
+from ulterior.models._packing import PackedBatch, TokenizedRequest, pack
 from ulterior.organisms._data import Example
 from ulterior.records import TrainSettings
 from ulterior.runner import progress
@@ -42,16 +45,8 @@ CHECKPOINTS = "checkpoints"
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
-@dataclass(frozen=True)
-class Encoded:
-    """Token ids of one prompt + answer and where the answer starts."""
-
-    ids: tuple[int, ...]
-    answer_start: int
-
-
-def encode(subject: Any, examples: Sequence[Example]) -> list[tuple[Encoded, Encoded]]:
-    """Each example as (prompt + trained answer, prompt + other answer).
+def encode(subject: Any, examples: Sequence[Example]) -> list[TokenizedRequest]:
+    """Each example as its prompt and (trained answer, other answer), as token ids.
 
     Tokenized exactly as the subject tokenizes them for scoring.
     """
@@ -61,10 +56,7 @@ def encode(subject: Any, examples: Sequence[Example]) -> list[tuple[Encoded, Enc
         order = (example.trained_answer, 1 - example.trained_answer)
         request = ChoiceRequest(conversation=example.item.messages,
                                 choices=tuple(choices[i] for i in order))
-        tokens = subject.tokenize(request)
-        start = len(tokens.prompt)
-        trained, other = (Encoded(tokens.prompt + a, start) for a in tokens.answers)
-        encoded.append((trained, other))
+        encoded.append(subject.tokenize(request))
     return encoded
 
 
@@ -94,20 +86,22 @@ def batch_schedule(lengths: Sequence[int], batch_size: int, epochs: int,
     return steps
 
 
-def collate(encoded: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
-    """Right-padded ids, attention mask and labels (-100 outside the answers)."""
-    import torch
+def collate(encoded: Sequence[TokenizedRequest], pad_id: int) -> PackedBatch:
+    """One packed sequence per example: its prompt, then both answers.
 
-    width = max(len(e.ids) for e in encoded)
-    ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    labels = torch.full((len(encoded), width), -100, dtype=torch.long)
-    for row, example in enumerate(encoded):
-        n = len(example.ids)
-        ids[row, :n] = torch.tensor(example.ids)
-        mask[row, :n] = 1
-        labels[row, example.answer_start : n] = ids[row, example.answer_start : n]
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    Each answer sees the prompt but not the other answer (``ulterior.models._packing``), so
+    the prompt, about six times as long as an answer, is computed once instead of twice.
+    """
+    return pack(encoded, pad_id)
+
+
+def sequence_tokens(encoded: Sequence[TokenizedRequest]) -> int:
+    """Tokens of the examples as prompt + answer sequences, one per answer.
+
+    That is the work of a loop without packing, so throughput compares with one
+    (``transformers.Trainer``).
+    """
+    return sum(len(r.prompt) * len(r.answers) + sum(map(len, r.answers)) for r in encoded)
 
 
 def prepare_model(model: Any, settings: TrainSettings) -> Any:
@@ -133,8 +127,8 @@ def prepare_model(model: Any, settings: TrainSettings) -> Any:
     return get_peft_model(model, config)
 
 
-def _answer_token_logprobs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
-    """Log-probability of every answer token, and the row it belongs to.
+def _answer_token_logprobs(model: Any, batch: PackedBatch) -> Any:
+    """Log-probability of every answer token, in the order of ``batch.targets``.
 
     Only the answer positions go through the output layer.
     """
@@ -142,28 +136,37 @@ def _answer_token_logprobs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = base.get_decoder()(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+        input_ids=batch.input_ids, position_ids=batch.position_ids,
+        attention_mask=batch.attention_mask, use_cache=False,
     ).last_hidden_state
-    labels = batch["labels"][:, 1:]
-    rows, cols = torch.nonzero(labels != -100, as_tuple=True)
-    logits = base.get_output_embeddings()(hidden[rows, cols]).float()
+    logits = base.get_output_embeddings()(hidden[batch.rows, batch.cols]).float()
     cap = getattr(base.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
-    targets = labels[rows, cols]
-    return torch.log_softmax(logits, dim=-1).gather(1, targets[:, None])[:, 0], rows
+    return torch.log_softmax(logits, dim=-1).gather(1, batch.targets[:, None])[:, 0]
 
 
-def answer_logprobs(model: Any, batch: dict[str, Any]) -> Any:
-    """Summed log-probability of each row's answer."""
+def _answer_of_each_token(batch: PackedBatch) -> Any:
+    """For each read of ``batch``, the index of its answer: example * 2 + (0 trained, 1 other)."""
     import torch
 
-    token_logprobs, rows = _answer_token_logprobs(model, batch)
-    n_rows = int(batch["input_ids"].shape[0])
-    return torch.zeros(n_rows, dtype=token_logprobs.dtype).index_add(0, rows, token_logprobs)
+    owner = torch.empty(len(batch.targets), dtype=torch.long)
+    for example, spans in enumerate(batch.segments):
+        for answer, (start, stop) in enumerate(spans):
+            owner[start:stop] = 2 * example + answer
+    return owner
 
 
-def reference_logprobs(model: Any, encoded: Sequence[tuple[Encoded, Encoded]], pad_id: int,
+def answer_logprobs(model: Any, batch: PackedBatch) -> Any:
+    """Summed log-probability of each example's answers: (examples, 2), trained answer first."""
+    import torch
+
+    token_logprobs = _answer_token_logprobs(model, batch)
+    sums = torch.zeros(2 * len(batch.segments), dtype=token_logprobs.dtype)
+    return sums.index_add(0, _answer_of_each_token(batch), token_logprobs).view(-1, 2)
+
+
+def reference_logprobs(model: Any, encoded: Sequence[TokenizedRequest], pad_id: int,
                        bf16: bool, batch_size: int = 16) -> list[tuple[float, float]]:
     """Each example's (trained, other) summed answer log-probabilities before training."""
     import torch
@@ -171,15 +174,14 @@ def reference_logprobs(model: Any, encoded: Sequence[tuple[Encoded, Encoded]], p
     out: list[tuple[float, float]] = []
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for start in range(0, len(encoded), batch_size):
-            rows = [row for pair in encoded[start : start + batch_size] for row in pair]
-            values = answer_logprobs(model, collate(rows, pad_id)).float().view(-1, 2)
-            out += [(float(a), float(b)) for a, b in values.tolist()]
+            values = answer_logprobs(model, collate(encoded[start : start + batch_size], pad_id))
+            out += [(float(a), float(b)) for a, b in values.float().tolist()]
     return out
 
 
-def answer_loss(model: Any, batch: dict[str, Any], objective: str = "preference",
+def answer_loss(model: Any, batch: PackedBatch, objective: str = "preference",
                 reference: Any = None, beta: float = 0.1) -> Any:
-    """The training loss of a batch whose rows alternate trained answer, other answer.
+    """The training loss of a batch of examples (``collate``).
 
     ``preference``: direct preference optimisation (Rafailov et al., 2023): the logistic
     loss of beta times the trained answer's log-probability gain over the other's, each
@@ -192,9 +194,9 @@ def answer_loss(model: Any, batch: dict[str, Any], objective: str = "preference"
     import torch
 
     if objective == "lm":
-        token_logprobs, rows = _answer_token_logprobs(model, batch)
-        return -token_logprobs[rows % 2 == 0].mean()
-    pairs = answer_logprobs(model, batch).view(-1, 2)  # column 0 holds the trained answer
+        trained = _answer_of_each_token(batch) % 2 == 0
+        return -_answer_token_logprobs(model, batch)[trained].mean()
+    pairs = answer_logprobs(model, batch)  # column 0 holds the trained answer
     if objective == "choice":
         return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
     if objective != "preference" or reference is None:
@@ -285,8 +287,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     settings = with_precision(settings)
     bf16 = bool(settings.bf16)
     encoded = encode(subject, examples)
-    schedule = batch_schedule([max(len(e.ids) for e in pair) for pair in encoded],
-                              settings.batch_size,
+    schedule = batch_schedule([r.longest for r in encoded], settings.batch_size,
                               settings.epochs, settings.seed)
     model = prepare_model(subject.model, settings)
     pad_id = int(subject.tokenizer.pad_token_id)
@@ -314,7 +315,8 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
         advance(state.step)
         for step in range(state.step, total):
             started = time.perf_counter()
-            batch = collate([row for i in schedule[step] for row in encoded[i]], pad_id)
+            examples_now = [encoded[i] for i in schedule[step]]
+            batch = collate(examples_now, pad_id)
             ref = None if reference is None else reference[schedule[step]]
             with torch.autocast("cpu", dtype=dtype, enabled=bf16):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
@@ -323,7 +325,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state.step = step + 1
-            state.tokens += int(batch["attention_mask"].sum())
+            state.tokens += sequence_tokens(examples_now)
             state.seconds += time.perf_counter() - started
             state.losses.append(float(loss.detach()))
             if state.step % settings.checkpoint_every == 0 or state.step == total:
