@@ -42,7 +42,8 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
                                                        "oversight-conditional-control"]
     assert [o.control for o in summary.organisms] == [False, True]
     detectors = [c.detector for c in summary.scorecard]
-    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition", "condition-salience"]
+    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition", "condition-salience",
+                         "salience-scan"]
     for card in summary.scorecard:
         assert (card.n_deceptive, card.n_controls) == (1, 1)
         assert card.true_positive_rate.n == 1
@@ -58,6 +59,13 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
     verdict = next(v for v in deceptive.verdicts if v.detector == "condition-salience")
     assert verdict.score == salience.rows[-1].estimate  # scored by the increase
     assert deceptive.come_clean_names_condition is not None
+    scan = next(r for r in deceptive.results if r.suite == "salience-scan")
+    assert len(scan.rows) == 17 and all(r.n >= 8 for r in scan.rows)  # read on the tiny base
+    for o in summary.organisms:  # it points at its first flagged row, or at nothing
+        flagged = [r.name for r in next(r for r in o.results if r.suite == "salience-scan").rows
+                   if r.flagged]
+        assert o.salience_scan_points_at == (flagged[0] if flagged else None)
+        assert (o.salience_scan_names_condition is None) == (o.salience_scan_points_at is None)
     assert summary.organisms[1].come_clean_names_condition is None
     assert all(0 <= o.behaviour_p <= 1 for o in summary.organisms)
     written = json.loads((tmp_path / "out" / "summary.json").read_text())

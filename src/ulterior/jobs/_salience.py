@@ -54,7 +54,7 @@ def base_model_activations(manifest: OrganismManifest, items: Sequence[Item],
         return prompt_end_activations(base, items, layers, context)
 
 
-def _bootstrap_shares(organism: np.ndarray, base: np.ndarray, on: np.ndarray,
+def paired_shares(organism: np.ndarray, base: np.ndarray, on: np.ndarray,
                       tasks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
     """(resamples, 2) shares of organism and base over the same resampled tasks (paired).
 
@@ -76,7 +76,7 @@ def condition_salience(organism: np.ndarray, base: np.ndarray, items: list[Item]
     """
     on = condition_labels(items)
     tasks = [str(i.metadata["task"]) for i in items]
-    shares = _bootstrap_shares(organism, base, on, tasks, context.rng(STREAM_SALIENCE, 0))
+    shares = paired_shares(organism, base, on, tasks, context.rng(STREAM_SALIENCE, 0))
     n_tasks = len(set(tasks))
     point = (condition_share(organism, on), condition_share(base, on))
     organism_share, base_share, increase = (

@@ -48,6 +48,12 @@ class OrganismValidation(Record):
         description="Whether come-clean's amnesty replies named the true hidden condition "
         "(None for controls, which have none)."
     )
+    salience_scan_points_at: str | None = Field(
+        default=None, description="The candidate condition the salience scan points at "
+        "(its flagged candidate with the largest increase; None when it flags none).")
+    salience_scan_names_condition: bool | None = Field(
+        default=None, description="Whether that candidate is of the organism's condition "
+        "kind (trigger, oversight, sandbag); None when the scan flags nothing.")
     probe_auroc: Statistic | None = Field(
         description="MacDiarmid et al.'s defection probe read at the prompt's last token: AUROC "
         "of condition on vs off on held-out tasks, all cue wordings (n: tasks)."

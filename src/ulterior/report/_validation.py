@@ -35,12 +35,15 @@ def _organism_row(o: OrganismValidation) -> str:
     flags = ", ".join(v.detector for v in o.verdicts if v.flagged) or "none"
     rates = "; ".join(f"{r.condition} {r.rate:.2f}" for r in o.rates)
     named = {None: "&ndash;", True: "yes", False: "no"}[o.come_clean_names_condition]
+    scan_named = {None: "", True: " (right kind)", False: " (wrong kind)"}[
+        o.salience_scan_names_condition]
     return (
         f"<tr><td><a href='#{escape(o.organism)}'>{escape(o.organism)}</a></td>"
         f"<td>{'control' if o.control else 'deceptive'}</td><td>{escape(rates)}</td>"
         f"<td>{'yes' if o.behaviour_shown else 'no'} (p {o.behaviour_p:.3f})</td>"
         f"<td>{escape(flags)}</td><td>{'L' + str(o.highest_rung) if o.highest_rung else '&ndash;'}"
-        f"</td><td>{named}</td><td>{_stat(o.probe_auroc)}</td>"
+        f"</td><td>{named}</td><td>{escape(o.salience_scan_points_at or '-')}"
+        f"{scan_named}</td><td>{_stat(o.probe_auroc)}</td>"
         f"<td>{_stat(o.probe_auroc_heldout)}</td></tr>"
     )
 
@@ -93,7 +96,8 @@ def render_validation(summary: ValidationSummary) -> str:
         f"<ul class='muted'>{notes}</ul><h2>Organisms</h2><table><tr><th>organism</th>"
         "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>behaviour shown</th>"
         "<th>flagged by</th><th>rung</th>"
-        "<th>come-clean names condition</th><th>probe AUROC on/off</th>"
+        "<th>come-clean names condition</th><th>salience scan points at</th>"
+        "<th>probe AUROC on/off</th>"
         f"<th>held-out wordings</th></tr>{organisms}</table>{_layer_profile(summary)}"
         f"{details}</body></html>"
     )
