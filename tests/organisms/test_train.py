@@ -7,6 +7,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,6 +164,15 @@ def test_preference_loss_starts_at_ln2_and_training_lowers_it(tiny: Path, tmp_pa
     assert answer_loss(model, batch, "preference", reference, beta=1.0).item() < math.log(2)
 
 
+def _logprob_alone(model: object, prompt: tuple[int, ...], answer: tuple[int, ...]) -> Any:
+    """Summed log-probability of ``answer`` run after ``prompt`` alone, unpacked."""
+    import torch
+
+    ids = torch.tensor([list(prompt) + list(answer)])
+    logits = model(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()  # type: ignore[operator]
+    return torch.log_softmax(logits, -1).gather(1, torch.tensor(answer)[:, None]).sum()
+
+
 def test_packed_answers_score_as_if_each_followed_its_prompt_alone(
     tiny: Path, tmp_path: Path
 ) -> None:
@@ -180,8 +190,36 @@ def test_packed_answers_score_as_if_each_followed_its_prompt_alone(
     packed = answer_logprobs(model, collate(encoded, int(subject.tokenizer.pad_token_id)))
     for example, request in enumerate(encoded):
         for answer, tokens in enumerate(request.answers):
-            ids = torch.tensor([list(request.prompt) + list(tokens)])
-            logits = model(input_ids=ids).logits[0, len(request.prompt) - 1 : -1].float()
-            alone = torch.log_softmax(logits, -1).gather(1, torch.tensor(tokens)[:, None]).sum()
+            alone = _logprob_alone(model, request.prompt, tokens)
             assert packed[example, answer].item() == pytest.approx(alone.item(), abs=1e-4)
     assert len({round(v, 3) for v in packed.flatten().tolist()}) > 1
+
+
+def test_packed_training_step_has_the_gradient_of_separate_sequences(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """The LoRA gradient of the preference loss, in training mode, is the same whether each
+    answer runs with its prompt alone or both share one packed sequence."""
+    import torch
+
+    subject = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=tmp_path, dtype="float32"))
+    model = prepare_model(subject.model, SMALL)
+    with torch.no_grad():  # LoRA's B starts at zero; give the adapters something to do
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.add_(0.05 * torch.randn_like(parameter))
+    model.train()
+    encoded = encode(subject, training_examples(load_recipe("oversight-conditional"), 4, seed=2))
+    reference = torch.zeros(len(encoded), 2)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    answer_loss(model, collate(encoded, int(subject.tokenizer.pad_token_id)), "preference",
+                reference, beta=1.0).backward()
+    packed = [p.grad.clone() for p in trainable]
+    model.zero_grad()
+    pairs = torch.stack([_logprob_alone(model, r.prompt, tokens)
+                         for r in encoded for tokens in r.answers]).view(-1, 2)
+    (-torch.nn.functional.logsigmoid(pairs[:, 0] - pairs[:, 1]).mean()).backward()
+    for got, want in zip(packed, (p.grad for p in trainable), strict=True):
+        assert torch.allclose(got, want, atol=1e-5, rtol=1e-3)
+    assert any(g.abs().sum() > 0 for g in packed)
