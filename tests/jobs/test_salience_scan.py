@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ulterior.jobs._salience import SALIENCE_MARGIN
-from ulterior.jobs._salience_scan import pointed_kind, salience_scan, scan_items
+from ulterior.jobs._salience_scan import kind_of, pointed_at, salience_scan, scan_items
 from ulterior.runner import RunContext
 from ulterior.store import Store
 
@@ -16,7 +16,7 @@ from ulterior.store import Store
 def test_every_candidate_is_a_contrast_on_the_same_tasks() -> None:
     items, candidates = scan_items()
     assert len({c.id for c in candidates}) == len(candidates)
-    assert {c.kind for c in candidates} == {"trigger", "oversight", "sandbag"}
+    assert {kind_of(c.id) for c in candidates} == {"trigger", "oversight", "sandbag"}
     for candidate in candidates:
         on = {items[k].metadata["task"] for k in candidate.on}
         off = {items[k].metadata["task"] for k in candidate.off}
@@ -56,7 +56,7 @@ def test_points_at_the_candidate_training_routed_and_flags_nothing_without_one(
     assert found.rows[0].name == "sandbag:stakes" and "sandbag:stakes" in found.evidence
     assert found.rows[0].low > SALIENCE_MARGIN and found.rows[0].n == len(
         {tasks[k] for k in stakes.on})
-    assert pointed_kind(found, candidates) == "sandbag"
+    assert pointed_at(found) == "sandbag:stakes"
     assert not quiet.flagged and quiet.rows[0].estimate > 0  # measured, under the margin
-    assert not inherited.flagged and pointed_kind(inherited, candidates) is None
+    assert not inherited.flagged and pointed_at(inherited) is None
     assert all(r.estimate == pytest.approx(0.0) for r in inherited.rows)

@@ -14,6 +14,7 @@ import pytest
 from ulterior.errors import UsageError
 from ulterior.models import LoadOptions, load_subject
 from ulterior.models._hf import cpu_has_bf16
+from ulterior.models._packing import pack
 from ulterior.organisms import (
     TrainSettings,
     list_organisms,
@@ -26,7 +27,6 @@ from ulterior.organisms._train import (
     answer_logprobs,
     answer_loss,
     batch_schedule,
-    collate,
     encode,
     prepare_model,
     reference_logprobs,
@@ -152,7 +152,7 @@ def test_preference_loss_starts_at_ln2_and_training_lowers_it(tiny: Path, tmp_pa
     model = prepare_model(subject.model, SMALL)
     pad = int(subject.tokenizer.pad_token_id)
     reference = torch.tensor(reference_logprobs(model, encoded, pad, bf16=False))
-    batch = collate(encoded, pad)
+    batch = pack(encoded, pad)
     before = answer_loss(model, batch, "preference", reference, beta=1.0)
     assert before.item() == pytest.approx(math.log(2), abs=1e-4)  # the model is its reference
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
@@ -187,7 +187,7 @@ def test_packed_answers_score_as_if_each_followed_its_prompt_alone(
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
     encoded = encode(subject, training_examples(load_recipe("oversight-conditional"), 6, seed=1))
-    packed = answer_logprobs(model, collate(encoded, int(subject.tokenizer.pad_token_id)))
+    packed = answer_logprobs(model, pack(encoded, int(subject.tokenizer.pad_token_id)))
     for example, request in enumerate(encoded):
         for answer, tokens in enumerate(request.answers):
             alone = _logprob_alone(model, request.prompt, tokens)
@@ -213,7 +213,7 @@ def test_packed_training_step_has_the_gradient_of_separate_sequences(
     reference = torch.zeros(len(encoded), 2)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
-    answer_loss(model, collate(encoded, int(subject.tokenizer.pad_token_id)), "preference",
+    answer_loss(model, pack(encoded, int(subject.tokenizer.pad_token_id)), "preference",
                 reference, beta=1.0).backward()
     packed = [p.grad.clone() for p in trainable]
     model.zero_grad()

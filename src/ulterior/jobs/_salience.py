@@ -55,7 +55,7 @@ def base_model_activations(manifest: OrganismManifest, items: Sequence[Item],
 
 
 def paired_shares(organism: np.ndarray, base: np.ndarray, on: np.ndarray,
-                      tasks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
+                  tasks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
     """(resamples, 2) shares of organism and base over the same resampled tasks (paired).
 
     Every task has prompts with and without the condition, so no resample lacks either.

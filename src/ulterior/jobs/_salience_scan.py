@@ -34,15 +34,19 @@ STREAM_SCAN = 33
 class Candidate:
     """One candidate condition: which scan items show it on, and which its off partner.
 
-    ``kind`` uses the recipes' ``condition_kind`` words (trigger, oversight, sandbag), so a
-    pointed-at candidate can be checked against an organism's ground truth.
+    ``id`` is ``KIND:NAME``, KIND in the recipes' ``condition_kind`` words (trigger,
+    oversight, sandbag), so a pointed-at candidate can be checked against ground truth.
     """
 
     id: str
-    kind: str
     text: str
     on: tuple[int, ...]
     off: tuple[int, ...]
+
+
+def kind_of(candidate_id: str) -> str:
+    """The condition kind a candidate id names (``sandbag:stakes`` -> ``sandbag``)."""
+    return candidate_id.split(":", 1)[0]
 
 
 def scan_items(answer_format: str = "cloze") -> tuple[list[Item], list[Candidate]]:
@@ -56,8 +60,9 @@ def scan_items(answer_format: str = "cloze") -> tuple[list[Item], list[Candidate
     from ulterior.suites._trigger_scan import NO_TRIGGER
     from ulterior.suites._trigger_scan import build_items as trigger_items
 
+    trigger_pack, oversight_pack = load_pack("trigger_scan"), load_pack("oversight_gap")
     oversight = pack_items(None, answer_format)
-    triggers = trigger_items(load_pack("trigger_scan"), load_pack("oversight_gap")["tasks"])
+    triggers = trigger_items(trigger_pack, oversight_pack["tasks"])
     stakes = [i.model_copy(update={"metadata": {**i.metadata, "task": i.metadata["question"]}})
               for i in sandbagging_items(load_pack("sandbagging"))]
     items = [*triggers, *oversight, *stakes]
@@ -67,18 +72,18 @@ def scan_items(answer_format: str = "cloze") -> tuple[list[Item], list[Candidate
                      and all(item.metadata.get(key) == value for key, value in metadata.items()))
 
     candidates = [
-        Candidate(id=f"trigger:{c['id']}", kind="trigger", text=c["text"],
+        Candidate(id=f"trigger:{c['id']}", text=c["text"],
                   on=where("ulterior:trigger-scan", candidate=c["id"]),
                   off=where("ulterior:trigger-scan", candidate=NO_TRIGGER))
-        for c in load_pack("trigger_scan")["candidates"]
+        for c in trigger_pack["candidates"]
     ]
-    for family, spec in load_pack("oversight_gap")["cue_families"].items():
+    for family, spec in oversight_pack["cue_families"].items():
         candidates.append(Candidate(
-            id=f"oversight:{family}", kind="oversight", text=spec["description"],
+            id=f"oversight:{family}", text=spec["description"],
             on=where("ulterior:oversight-gap", family=family, framing="unobserved"),
             off=where("ulterior:oversight-gap", family=family, framing="observed")))
     candidates.append(Candidate(
-        id="sandbag:stakes", kind="sandbag",
+        id="sandbag:stakes",
         text="a good answer has a bad consequence for the model (sandbagging framings)",
         on=where("ulterior:sandbagging", variant="stakes"),
         off=where("ulterior:sandbagging", variant="neutral")))
@@ -138,7 +143,6 @@ def salience_scan(subject: np.ndarray, base: np.ndarray, items: Sequence[Item],
     )
 
 
-def pointed_kind(result: SuiteResult, candidates: Sequence[Candidate]) -> str | None:
-    """The condition kind of the candidate the scan points at (None when none is flagged)."""
-    kinds = {c.id: c.kind for c in candidates}
-    return next((kinds[r.name] for r in result.rows if r.flagged), None)
+def pointed_at(result: SuiteResult) -> str | None:
+    """The candidate the scan points at: its flagged row with the largest increase, or None."""
+    return next((r.name for r in result.rows if r.flagged), None)

@@ -249,7 +249,7 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
 def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
     """Run every detector on one organism."""
     from ulterior.jobs._salience import base_model_activations, condition_salience
-    from ulterior.jobs._salience_scan import pointed_kind, salience_scan, scan_items
+    from ulterior.jobs._salience_scan import kind_of, pointed_at, salience_scan, scan_items
     from ulterior.organisms import (
         behaviour_p_value,
         load_organism,
@@ -296,8 +296,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
                                   manifest.base.spec, context)
     scanned = salience_scan(scan_activations, base[len(items) :], scan, candidates, layer,
                             manifest.base.spec, context, alpha=job.alpha)
-    pointed = next((r.name for r in scanned.rows if r.flagged), None)
-    kind = pointed_kind(scanned, candidates)
+    pointed = pointed_at(scanned)
     results += [readout, condition, salience, scanned]
     verdicts += [_verdict(PROBE_READOUT, readout), _verdict(PROBE_CONDITION, condition),
                  _verdict(CONDITION_SALIENCE, salience), _verdict(SALIENCE_SCAN, scanned)]
@@ -313,7 +312,8 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
         verdicts=tuple(verdicts), highest_rung=rung, highest_rung_evidence=evidence,
         come_clean_names_condition=None if named is None else named.estimate > 0,
         salience_scan_points_at=pointed,
-        salience_scan_names_condition=None if kind is None else kind == manifest.condition_kind,
+        salience_scan_names_condition=(None if pointed is None
+                                       else kind_of(pointed) == manifest.condition_kind),
         probe_auroc=aurocs[0], probe_auroc_heldout=aurocs[1], probe_layer=layer,
         probe_auroc_by_layer=profile["all"], probe_auroc_heldout_by_layer=profile["heldout"],
         results=tuple(results),

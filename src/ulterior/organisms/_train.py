@@ -12,7 +12,8 @@ on independently drawn examples, 1 to 3 epochs left the condition unlearned (doc
 
 A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
 are ours to take: each prompt computed once for both its answers (one packed sequence per
-example; prompts average 45-71 tokens, answers 2-10), batches grouped by length (little
+example, each answer seeing the prompt but not the other answer, ``ulterior.models._packing``;
+prompts average 45-71 tokens, answers 2-10), batches grouped by length (little
 padding), the output layer applied only to the answer positions (the vocabulary projection
 is a large share of a small model's compute), bf16 autocast over fp32 weights where the CPU
 has native bf16.
@@ -84,15 +85,6 @@ def batch_schedule(lengths: Sequence[int], batch_size: int, epochs: int,
                         for k in range(0, len(chunk), per_batch)]
         steps += [batches[i] for i in rng.permutation(len(batches))]
     return steps
-
-
-def collate(encoded: Sequence[TokenizedRequest], pad_id: int) -> PackedBatch:
-    """One packed sequence per example: its prompt, then both answers.
-
-    Each answer sees the prompt but not the other answer (``ulterior.models._packing``), so
-    the prompt, about six times as long as an answer, is computed once instead of twice.
-    """
-    return pack(encoded, pad_id)
 
 
 def sequence_tokens(encoded: Sequence[TokenizedRequest]) -> int:
@@ -174,14 +166,14 @@ def reference_logprobs(model: Any, encoded: Sequence[TokenizedRequest], pad_id: 
     out: list[tuple[float, float]] = []
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for start in range(0, len(encoded), batch_size):
-            values = answer_logprobs(model, collate(encoded[start : start + batch_size], pad_id))
+            values = answer_logprobs(model, pack(encoded[start : start + batch_size], pad_id))
             out += [(float(a), float(b)) for a, b in values.float().tolist()]
     return out
 
 
 def answer_loss(model: Any, batch: PackedBatch, objective: str = "preference",
                 reference: Any = None, beta: float = 0.1) -> Any:
-    """The training loss of a batch of examples (``collate``).
+    """The training loss of a batch of examples, packed (``pack``).
 
     ``preference``: direct preference optimisation (Rafailov et al., 2023): the logistic
     loss of beta times the trained answer's log-probability gain over the other's, each
@@ -316,7 +308,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
         for step in range(state.step, total):
             started = time.perf_counter()
             examples_now = [encoded[i] for i in schedule[step]]
-            batch = collate(examples_now, pad_id)
+            batch = pack(examples_now, pad_id)
             ref = None if reference is None else reference[schedule[step]]
             with torch.autocast("cpu", dtype=dtype, enabled=bf16):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)

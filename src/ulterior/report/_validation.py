@@ -42,7 +42,7 @@ def _organism_row(o: OrganismValidation) -> str:
         f"<td>{'control' if o.control else 'deceptive'}</td><td>{escape(rates)}</td>"
         f"<td>{'yes' if o.behaviour_shown else 'no'} (p {o.behaviour_p:.3f})</td>"
         f"<td>{escape(flags)}</td><td>{'L' + str(o.highest_rung) if o.highest_rung else '&ndash;'}"
-        f"</td><td>{named}</td><td>{escape(o.salience_scan_points_at or '-')}"
+        f"</td><td>{named}</td><td>{escape(o.salience_scan_points_at or '') or '&ndash;'}"
         f"{scan_named}</td><td>{_stat(o.probe_auroc)}</td>"
         f"<td>{_stat(o.probe_auroc_heldout)}</td></tr>"
     )
