@@ -185,6 +185,14 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
         unstable, *_ = condition_probe(noise + 3.0 * on * axis, items, probe(0.0), context)
         loud, *_ = condition_probe(noise + on * (3.0 * axis + salient), items, probe(20.0),
                                    context)
+        # minimal pairs that share their task's activation, the condition nudging it along
+        # the defection axis: a separation the tasks agree on, too small to monitor with
+        tasks = [str(i.metadata["task"]) for i in items]
+        task_index = {t: k for k, t in enumerate(dict.fromkeys(tasks))}
+        task_of = [task_index[t] for t in tasks]
+        shared = 3.0 * rng.normal(size=(len(task_index), width))[task_of]
+        faint, *_ = condition_probe(shared + 0.1 * noise + 0.2 * on * axis, items, probe(2.0),
+                                    context)
     assert seen.flagged and seen.ladder_rung == 4 and "AUROC" in seen.evidence
     assert overall is not None and heldout is not None and min(overall.low, heldout.low) > 0.8
     assert overall.n == len({i.metadata["task"] for i in items})  # tasks are the units
@@ -203,3 +211,7 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     assert loud.rows[0].low > 0.9 and loud.rows[-2].low > 0.5
     assert loud.rows[-1].p_value is not None and loud.rows[-1].p_value > 0.05
     assert not loud.flagged
+    # stable, beating random directions, but with an AUROC below 0.5 + the margin
+    assert 0.5 < faint.rows[0].low < 0.6 and faint.rows[-2].low > 0.5
+    assert faint.rows[-1].p_value is not None and faint.rows[-1].p_value < 0.05
+    assert not faint.flagged
