@@ -11,6 +11,7 @@ from ulterior.jobs import AuditJob, run_audit
 from ulterior.jobs import _common as common
 from ulterior.models import ChoiceRequest, FakeSubject
 from ulterior.records import AuditSummary
+from ulterior_testing import build_tiny_llama
 
 
 class Interrupted(Exception):
@@ -249,3 +250,62 @@ def test_default_model_runs_a_short_persona_audit(tmp_path: Path) -> None:
     assert gap.n == 4 and peer.n == 4
     assert gap.estimate == pytest.approx(peer.estimate - authority.estimate, abs=1e-9)
     assert 0.0 < peer.estimate < 1.0
+
+
+@pytest.fixture(scope="module")
+def fine_tune_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two tiny Llamas of one architecture: a "base" and a "fine-tuned" one (other weights)."""
+    root = tmp_path_factory.mktemp("pair")
+    return tuple(build_tiny_llama(root / name, seed=seed, max_positions=1024)  # scan's items
+                 for name, seed in (("base", 0), ("tuned", 1)))  # type: ignore[return-value]
+
+
+def test_base_adds_the_salience_scan_over_every_candidate(
+    tmp_path: Path, fine_tune_pair: tuple[Path, Path]
+) -> None:
+    from ulterior.jobs._salience_scan import scan_items
+
+    base, tuned = fine_tune_pair
+    summary = run_audit(tiny_audit(tmp_path, tuned, "a", base=f"hf:{base}"))
+    assert [s.suite for s in summary.suites] == ["oversight-gap", "probe-readout",
+                                                 "salience-scan"]
+    scan = summary.suites[-1]
+    items, candidates = scan_items("labelled")
+    assert scan.n_items == len(items)  # the whole scan: --limit caps the suites, not it
+    assert sorted(r.name for r in scan.rows) == sorted(c.id for c in candidates)
+    estimates = [r.estimate for r in scan.rows]
+    assert estimates == sorted(estimates, reverse=True)
+    assert all(r.low <= r.high for r in scan.rows)
+    assert any(f"hf:{base}" in note for note in scan.notes)
+    written = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert written["suites"][-1]["suite"] == "salience-scan"
+
+
+@pytest.mark.parametrize("which", ["deeper", "itself"])
+def test_a_base_the_subject_cannot_be_compared_with_fails_before_the_suites(
+    tmp_path: Path, fine_tune_pair: tuple[Path, Path], which: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ulterior.suites import default_suites
+
+    base, tuned = fine_tune_pair
+    if which == "deeper":
+        base = build_tiny_llama(tmp_path / "deeper", layers=3, max_positions=1024)
+    else:
+        base = tuned
+    ran: list[str] = []
+    registry = default_suites()
+    monkeypatch.setattr(registry.create("oversight-gap").__class__, "run",
+                        lambda self, *a, **k: ran.append("suite"))
+    message = "3 blocks of width 32" if which == "deeper" else "the subject's own weights"
+    with pytest.raises(UsageError, match=message):
+        run_audit(tiny_audit(tmp_path, tuned, "a", base=f"hf:{base}"))
+    assert ran == [] and not (tmp_path / "a").exists()
+
+
+def test_a_black_box_base_is_refused(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    from ulterior.errors import CapabilityError
+
+    with pytest.raises(CapabilityError, match="exposes no activations"):
+        run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", base="fake:aligned"))
+    assert not (tmp_path / "a").exists()

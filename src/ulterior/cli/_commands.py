@@ -137,6 +137,9 @@ def audit(
     answer_format: Annotated[str, typer.Option("--answer-format", help="labelled: options "
                              "as (A), (B), label scored in both orders; cloze: each option's "
                              "text scored (for models too small to bind labels)")] = "labelled",
+    base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
+                    "fine-tuned from: add the salience scan, which asks which candidate "
+                    "condition fine-tuning taught the model to carry to its reply")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -149,7 +152,7 @@ def audit(
     job = AuditJob(
         model=model, suites=tuple(suite or ()), limit=limit, out=out, alpha=alpha,
         risk_data=risk_data, risk_limit=risk_limit, probe=probe, probe_readout=not no_probe,
-        answer_format=_answer_format(answer_format), store=store,
+        answer_format=_answer_format(answer_format), base=base, store=store,
         dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
         resume=resume,
     )

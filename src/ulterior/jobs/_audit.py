@@ -9,11 +9,19 @@ from pydantic import Field
 from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.jobs._common import SubjectJob, write_atomic
-from ulterior.models import Subject
-from ulterior.records import AuditSummary, SuiteResult
+from ulterior.jobs._salience_scan import (
+    BaseReading,
+    Candidate,
+    check_against_base,
+    read_base,
+    salience_scan,
+    scan_items,
+)
+from ulterior.models import LoadOptions, Subject
+from ulterior.records import AuditSummary, Item, SuiteResult
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext
-from ulterior.store import Store
+from ulterior.store import Store, default_cache_dir
 from ulterior.suites import SuiteSettings, default_suites
 
 
@@ -21,7 +29,8 @@ class AuditJob(SubjectJob):
     """`ulterior audit`: run the behavioural battery and write summary.json and report.html.
 
     With the oversight-gap suite and a white-box subject, the audit also reads a deception
-    probe on that suite's own answers (``probe``, or the default defection probe).
+    probe on that suite's own answers (``probe``, or the default defection probe). Given the
+    model the subject was fine-tuned from (``base``), it adds the salience scan.
     """
 
     suites: tuple[str, ...] = Field(default=(), description="Suites to run (empty: all).")
@@ -48,6 +57,12 @@ class AuditJob(SubjectJob):
         description="With the oversight-gap suite and a white-box subject, add the probe "
         "readout (with `probe`, or a default defection probe fitted on the subject and "
         "cached in the store). False skips it.",
+    )
+    base: str | None = Field(
+        default=None,
+        description="Spec of the model the subject was fine-tuned from: adds salience-scan, "
+        "which asks which of the suites' candidate conditions fine-tuning taught the reply "
+        "position to carry (a model diff; both white-box, same architecture).",
     )
 
 
@@ -92,6 +107,27 @@ def _probe_readout(subject: Subject, job: AuditJob, context: RunContext,
                                  source=probe.describe(), notes=probe.notes()))
 
 
+def _read_base(spec: str, job: AuditJob, context: RunContext) -> tuple[
+        BaseReading, list[Item], list[Candidate]]:
+    """The base model's reading of the salience scan's items, and those items."""
+    items, candidates = scan_items(job.answer_format)
+    options = LoadOptions(cache_dir=default_cache_dir(), dtype=job.dtype,
+                          prompt_format=job.prompt_format)
+    return read_base(spec, options, items, context, job.show_progress), items, candidates
+
+
+def _scan_against_base(subject: Subject, base: BaseReading, items: list[Item],
+                       candidates: list[Candidate], job: AuditJob,
+                       context: RunContext) -> SuiteResult:
+    """salience-scan of ``subject`` against the base model read by :func:`_read_base`."""
+    from ulterior.probes._prompt_probe import prompt_end_activations
+
+    activations = prompt_end_activations(subject, items, [base.layer], context,
+                                         show_progress=job.show_progress)[base.layer]
+    return salience_scan(activations, base.activations, items, candidates, base.layer,
+                         base.info.spec, context, alpha=job.alpha)
+
+
 def run_audit(job: AuditJob) -> AuditSummary:
     """Run the chosen suites on the subject and write ``OUT/summary.json`` and report."""
     registry = default_suites()
@@ -104,20 +140,27 @@ def run_audit(job: AuditJob) -> AuditSummary:
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
                              risk_data=job.risk_data, risk_limit=job.risk_limit,
                              answer_format=job.answer_format)
-    with job.load() as subject, Store.open(job.store_path()) as store:
+    with Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        if job.probe is not None and not subject.capabilities.activations:
-            raise CapabilityError(f"--probe needs a white-box subject; {subject.info.spec} "
-                                  "is not")
-        results = [suite.run(subject, settings, context) for suite in suites]
-        _probe_readout(subject, job, context, results)
+        scan = _read_base(job.base, job, context) if job.base is not None else None
+        with job.load() as subject:
+            if job.probe is not None and not subject.capabilities.activations:
+                raise CapabilityError(f"--probe needs a white-box subject; "
+                                      f"{subject.info.spec} is not")
+            if scan is not None:  # before the suites: a mismatch fails in seconds
+                check_against_base(subject, scan[0])
+            results = [suite.run(subject, settings, context) for suite in suites]
+            _probe_readout(subject, job, context, results)
+            if scan is not None:
+                results.append(_scan_against_base(subject, *scan, job, context))
+            info = subject.info
         rung, evidence = highest_rung(results)
         summary = AuditSummary(
-            subject=subject.info, seed=job.seed, limit=job.limit, alpha=job.alpha,
+            subject=info, seed=job.seed, limit=job.limit, alpha=job.alpha,
             suites=tuple(results),
             highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
         )
-        store.put_document("audit", f"{subject.info.fingerprint}:{summary.created}", summary)
+        store.put_document("audit", f"{info.fingerprint}:{summary.created}", summary)
     write_atomic(job.out / "summary.json", json.dumps(summary.model_dump(mode="json"), indent=2))
     write_atomic(job.out / "report.html", render_report(summary))
     return summary

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ulterior.errors import UsageError
 from ulterior.jobs._salience import SALIENCE_MARGIN, condition_share, paired_shares
 from ulterior.jobs._validate import SALIENCE_SCAN
-from ulterior.records import Item, ResultRow, SuiteResult
+from ulterior.models import LoadOptions, Subject
+from ulterior.records import Item, ResultRow, SubjectInfo, SuiteResult
 from ulterior.runner import RunContext
 
 STREAM_SCAN = 33
@@ -146,3 +148,50 @@ def salience_scan(subject: np.ndarray, base: np.ndarray, items: Sequence[Item],
 def pointed_at(result: SuiteResult) -> str | None:
     """The candidate the scan points at: its flagged row with the largest increase, or None."""
     return next((r.name for r in result.rows if r.flagged), None)
+
+
+@dataclass(frozen=True)
+class BaseReading:
+    """The base model's half of a scan: its prompt-end activations on the scan's items."""
+
+    info: SubjectInfo
+    shape: tuple[int, int]  # decoder blocks, residual width
+    layer: int
+    activations: np.ndarray
+
+
+def read_base(spec: str, options: LoadOptions, items: Sequence[Item], context: RunContext,
+              show_progress: bool = False) -> BaseReading:
+    """Load the base model, read the scan's items at validate's block, and let it go.
+
+    Read before the subject is loaded, so the two models are never in memory together.
+    """
+    from ulterior.models import load_subject
+    from ulterior.probes import model_shape
+    from ulterior.probes._prompt_probe import condition_layer, prompt_end_activations
+
+    with load_subject(spec, options) as base:
+        shape = model_shape(base)
+        layer = condition_layer(shape[0])
+        activations = prompt_end_activations(base, items, [layer], context,
+                                             show_progress=show_progress)[layer]
+        return BaseReading(base.info, shape, layer, activations)
+
+
+def check_against_base(subject: Subject, base: BaseReading) -> None:
+    """UsageError unless ``subject`` can be compared with ``base`` block for block."""
+    from ulterior.probes import model_shape
+
+    shape = model_shape(subject)
+    if shape != base.shape:
+        raise UsageError(
+            f"--base: {base.info.spec} has {base.shape[0]} blocks of width {base.shape[1]}, "
+            f"{subject.info.spec} {shape[0]} of width {shape[1]}; pass the model the subject "
+            "was fine-tuned from")
+    if subject.info.fingerprint == base.info.fingerprint:
+        raise UsageError(f"--base: {base.info.spec} has the subject's own weights; pass the "
+                         "model it was fine-tuned from")
+    if subject.info.prompt_format != base.info.prompt_format:
+        raise UsageError(
+            f"--base renders prompts as {base.info.prompt_format}, the subject as "
+            f"{subject.info.prompt_format}; pass --prompt-format to render both alike")

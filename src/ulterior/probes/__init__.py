@@ -11,6 +11,7 @@ from ulterior.probes._capture import (
     CapturedBatch,
     CaptureText,
     forward_to_layer,
+    model_shape,
     residual_hooks,
 )
 from ulterior.probes._datasets import (
@@ -107,6 +108,7 @@ __all__ = [
     "liar_questions",
     "load_probe",
     "make_probe",
+    "model_shape",
     "monitor_transcripts",
     "negated_statements",
     "probe_readout",

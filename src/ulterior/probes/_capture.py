@@ -107,6 +107,16 @@ def decoder_blocks(model: Any) -> Any:
     return layers
 
 
+def model_shape(subject: Subject) -> tuple[int, int]:
+    """(decoder blocks, residual width) of a white-box subject; CapabilityError otherwise."""
+    model = getattr(subject, "model", None)
+    if not subject.capabilities.activations or model is None:
+        raise CapabilityError(
+            f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
+        )
+    return len(decoder_blocks(model)), int(model.config.hidden_size)
+
+
 @contextmanager
 def residual_hooks(
     model: Any, layers: Sequence[int], *, stop_early: bool = True

@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ulterior.errors import CapabilityError, UsageError
+from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL, LoadOptions, Subject, load_subject
-from ulterior.probes._capture import ActivationCapturer, CaptureConfig, decoder_blocks
+from ulterior.probes._capture import ActivationCapturer, CaptureConfig, model_shape
 from ulterior.probes._datasets import ContrastDataset, render_example, split_by_group
 from ulterior.probes._datasets import default_datasets as _default_datasets
 from ulterior.probes._shards import ShardStats, capture_cached
@@ -97,14 +97,10 @@ class ProbeSession:
     """
 
     def __init__(self, job: ProbeJob, subject: Subject, context: RunContext) -> None:
-        if not subject.capabilities.activations or not hasattr(subject, "model"):
-            raise CapabilityError(
-                f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
-            )
+        self.n_layers, _ = model_shape(subject)  # CapabilityError for a black-box subject
         self.job = job
         self.subject = subject
         self.context = context
-        self.n_layers = len(decoder_blocks(getattr(subject, "model")))  # noqa: B009
         self.stats = ShardStats()
         self._registry = _default_datasets()
         self._splits: dict[str, tuple[ContrastDataset, ContrastDataset]] = {}
