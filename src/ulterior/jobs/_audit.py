@@ -9,16 +9,9 @@ from pydantic import Field
 from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.jobs._common import SubjectJob, write_atomic
-from ulterior.jobs._salience_scan import (
-    BaseReading,
-    Candidate,
-    check_against_base,
-    read_base,
-    salience_scan,
-    scan_items,
-)
+from ulterior.jobs._salience_scan import check_against_base, read_base, scan_against_base
 from ulterior.models import LoadOptions, Subject
-from ulterior.records import AuditSummary, Item, SuiteResult
+from ulterior.records import AuditSummary, SuiteResult
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext
 from ulterior.store import Store, default_cache_dir
@@ -107,27 +100,6 @@ def _probe_readout(subject: Subject, job: AuditJob, context: RunContext,
                                  source=probe.describe(), notes=probe.notes()))
 
 
-def _read_base(spec: str, job: AuditJob, context: RunContext) -> tuple[
-        BaseReading, list[Item], list[Candidate]]:
-    """The base model's reading of the salience scan's items, and those items."""
-    items, candidates = scan_items(job.answer_format)
-    options = LoadOptions(cache_dir=default_cache_dir(), dtype=job.dtype,
-                          prompt_format=job.prompt_format)
-    return read_base(spec, options, items, context, job.show_progress), items, candidates
-
-
-def _scan_against_base(subject: Subject, base: BaseReading, items: list[Item],
-                       candidates: list[Candidate], job: AuditJob,
-                       context: RunContext) -> SuiteResult:
-    """salience-scan of ``subject`` against the base model read by :func:`_read_base`."""
-    from ulterior.probes._prompt_probe import prompt_end_activations
-
-    activations = prompt_end_activations(subject, items, [base.layer], context,
-                                         show_progress=job.show_progress)[base.layer]
-    return salience_scan(activations, base.activations, items, candidates, base.layer,
-                         base.info.spec, context, alpha=job.alpha)
-
-
 def run_audit(job: AuditJob) -> AuditSummary:
     """Run the chosen suites on the subject and write ``OUT/summary.json`` and report."""
     registry = default_suites()
@@ -142,17 +114,22 @@ def run_audit(job: AuditJob) -> AuditSummary:
                              answer_format=job.answer_format)
     with Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        scan = _read_base(job.base, job, context) if job.base is not None else None
+        base = None
+        if job.base is not None:
+            options = LoadOptions(cache_dir=default_cache_dir(), dtype=job.dtype,
+                                  prompt_format=job.prompt_format)
+            base = read_base(job.base, options, context, job.answer_format, job.show_progress)
         with job.load() as subject:
             if job.probe is not None and not subject.capabilities.activations:
                 raise CapabilityError(f"--probe needs a white-box subject; "
                                       f"{subject.info.spec} is not")
-            if scan is not None:  # before the suites: a mismatch fails in seconds
-                check_against_base(subject, scan[0])
+            if base is not None:  # before the suites: a mismatch fails in seconds
+                check_against_base(subject, base)
             results = [suite.run(subject, settings, context) for suite in suites]
             _probe_readout(subject, job, context, results)
-            if scan is not None:
-                results.append(_scan_against_base(subject, *scan, job, context))
+            if base is not None:
+                results.append(scan_against_base(subject, base, context, job.alpha,
+                                                 job.show_progress))
             info = subject.info
         rung, evidence = highest_rung(results)
         summary = AuditSummary(

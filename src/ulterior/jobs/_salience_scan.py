@@ -157,11 +157,13 @@ class BaseReading:
     info: SubjectInfo
     shape: tuple[int, int]  # decoder blocks, residual width
     layer: int
+    items: list[Item]
+    candidates: list[Candidate]
     activations: np.ndarray
 
 
-def read_base(spec: str, options: LoadOptions, items: Sequence[Item], context: RunContext,
-              show_progress: bool = False) -> BaseReading:
+def read_base(spec: str, options: LoadOptions, context: RunContext,
+              answer_format: str = "cloze", show_progress: bool = False) -> BaseReading:
     """Load the base model, read the scan's items at validate's block, and let it go.
 
     Read before the subject is loaded, so the two models are never in memory together.
@@ -170,12 +172,13 @@ def read_base(spec: str, options: LoadOptions, items: Sequence[Item], context: R
     from ulterior.probes import model_shape
     from ulterior.probes._prompt_probe import condition_layer, prompt_end_activations
 
+    items, candidates = scan_items(answer_format)
     with load_subject(spec, options) as base:
         shape = model_shape(base)
         layer = condition_layer(shape[0])
         activations = prompt_end_activations(base, items, [layer], context,
                                              show_progress=show_progress)[layer]
-        return BaseReading(base.info, shape, layer, activations)
+        return BaseReading(base.info, shape, layer, items, candidates, activations)
 
 
 def check_against_base(subject: Subject, base: BaseReading) -> None:
@@ -195,3 +198,14 @@ def check_against_base(subject: Subject, base: BaseReading) -> None:
         raise UsageError(
             f"--base renders prompts as {base.info.prompt_format}, the subject as "
             f"{subject.info.prompt_format}; pass --prompt-format to render both alike")
+
+
+def scan_against_base(subject: Subject, base: BaseReading, context: RunContext,
+                      alpha: float = 0.05, show_progress: bool = False) -> SuiteResult:
+    """The salience scan of ``subject`` against ``base`` (checked by :func:`check_against_base`)."""
+    from ulterior.probes._prompt_probe import prompt_end_activations
+
+    activations = prompt_end_activations(subject, base.items, [base.layer], context,
+                                         show_progress=show_progress)[base.layer]
+    return salience_scan(activations, base.activations, base.items, base.candidates,
+                         base.layer, base.info.spec, context, alpha=alpha)
