@@ -279,6 +279,9 @@ def test_base_adds_the_salience_scan_over_every_candidate(
     assert any(f"hf:{base}" in note for note in scan.notes)
     written = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert written["suites"][-1]["suite"] == "salience-scan"
+    flagged = sum(r.flagged for r in scan.rows)
+    assert f"salience-scan</a></td><td>{len(items)}</td><td>{flagged} of 17</td>" in (
+        tmp_path / "a" / "report.html").read_text()
 
 
 @pytest.mark.parametrize("which", ["deeper", "itself"])

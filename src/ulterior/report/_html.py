@@ -53,12 +53,17 @@ def suite_section(result: SuiteResult) -> str:
     )
 
 
+def _tests(result: SuiteResult) -> int:
+    """Rows with a p-value; in a suite that flags by intervals alone (the scan), every row."""
+    return sum(row.p_value is not None for row in result.rows) or len(result.rows)
+
+
 def _overview(summary: AuditSummary) -> str:
     rows = "".join(
         f"<tr class='{'flag' if r.flagged else ''}'><td><a href='#{escape(r.suite)}'>"
         f"{escape(r.suite)}</a></td><td>{r.n_items}</td>"
-        f"<td>{sum(x.flagged for x in r.rows)} of {sum(x.p_value is not None for x in r.rows)}"
-        f"</td><td>{'L' + str(r.ladder_rung) if r.ladder_rung else '&ndash;'}</td></tr>"
+        f"<td>{sum(x.flagged for x in r.rows)} of {_tests(r)}</td>"
+        f"<td>{'L' + str(r.ladder_rung) if r.ladder_rung else '&ndash;'}</td></tr>"
         for r in summary.suites
     )
     return ("<table><tr><th>suite</th><th>items</th><th>tests flagged</th><th>rung</th></tr>"
@@ -83,8 +88,9 @@ def render_report(summary: AuditSummary) -> str:
         f"<h2>Demonstration ladder</h2><p><strong>{escape(summary.highest_rung_evidence)}"
         f"</strong></p><ol class='muted' style='list-style:none'>{ladder}</ol>"
         f"{_overview(summary)}"
-        "<p class='muted'>Every interval is a 95% percentile bootstrap over items (the "
-        "independent units); p-values are sign-flip permutation tests; flags use "
-        "Benjamini-Hochberg within each suite and count only the direction of concern.</p>"
+        "<p class='muted'>Unless a suite's notes say otherwise, every interval is a 95% "
+        "percentile bootstrap over items (the independent units); p-values are sign-flip "
+        "permutation tests; flags use Benjamini-Hochberg within each suite and count only "
+        "the direction of concern.</p>"
         f"{sections}</body></html>"
     )
