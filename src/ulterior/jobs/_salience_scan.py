@@ -13,6 +13,7 @@ so it can be checked against an organism's ground truth.
 
 It finds only conditions its candidates carry, or ones the subject generalises to from them;
 and, like condition-salience, it is a model diff that needs the weights before fine-tuning.
+validate runs it on every organism; ``ulterior audit --base SPEC`` on any fine-tuned model.
 """
 
 from __future__ import annotations
