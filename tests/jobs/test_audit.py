@@ -256,8 +256,9 @@ def test_default_model_runs_a_short_persona_audit(tmp_path: Path) -> None:
 def fine_tune_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two tiny Llamas of one architecture: a "base" and a "fine-tuned" one (other weights)."""
     root = tmp_path_factory.mktemp("pair")
-    return tuple(build_tiny_llama(root / name, seed=seed, max_positions=1024)  # scan's items
-                 for name, seed in (("base", 0), ("tuned", 1)))  # type: ignore[return-value]
+    # 1024 positions: the scan's longest items
+    return (build_tiny_llama(root / "base", seed=0, max_positions=1024),
+            build_tiny_llama(root / "tuned", seed=1, max_positions=1024))
 
 
 def test_base_adds_the_salience_scan_over_every_candidate(

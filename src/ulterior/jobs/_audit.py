@@ -10,11 +10,11 @@ from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.jobs._common import SubjectJob, write_atomic
 from ulterior.jobs._salience_scan import check_against_base, read_base, scan_against_base
-from ulterior.models import LoadOptions, Subject
+from ulterior.models import Subject
 from ulterior.records import AuditSummary, SuiteResult
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext
-from ulterior.store import Store, default_cache_dir
+from ulterior.store import Store
 from ulterior.suites import SuiteSettings, default_suites
 
 
@@ -114,11 +114,8 @@ def run_audit(job: AuditJob) -> AuditSummary:
                              answer_format=job.answer_format)
     with Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        base = None
-        if job.base is not None:
-            options = LoadOptions(cache_dir=default_cache_dir(), dtype=job.dtype,
-                                  prompt_format=job.prompt_format)
-            base = read_base(job.base, options, context, job.answer_format, job.show_progress)
+        base = None if job.base is None else read_base(
+            job.base, job.load_options(), context, job.answer_format, job.show_progress)
         with job.load() as subject:
             if job.probe is not None and not subject.capabilities.activations:
                 raise CapabilityError(f"--probe needs a white-box subject; "

@@ -30,12 +30,15 @@ class SubjectJob(BaseModel):
         """The store to use."""
         return self.store or default_store_path()
 
-    def load(self) -> Subject:
-        """Load the subject."""
-        options = LoadOptions(
+    def load_options(self) -> LoadOptions:
+        """How this job loads a model: the subject, or another compared with it."""
+        return LoadOptions(
             cache_dir=default_cache_dir(), dtype=self.dtype, prompt_format=self.prompt_format
         )
-        return load_subject(self.model, options)
+
+    def load(self) -> Subject:
+        """Load the subject."""
+        return load_subject(self.model, self.load_options())
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -211,10 +211,8 @@ class ActivationCapturer:
     """
 
     def __init__(self, subject: Subject, config: CaptureConfig) -> None:
-        if not subject.capabilities.activations or not hasattr(subject, "model"):
-            raise CapabilityError(
-                f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
-            )
+        # the converted copy below has the subject's shape
+        self.n_layers, self.d_model = model_shape(subject)  # CapabilityError if black-box
         self.config = config
         self.subject = subject
         self.tokenizer: Any = getattr(subject, "tokenizer")  # noqa: B009 - checked above
@@ -222,8 +220,6 @@ class ActivationCapturer:
         model: Any = getattr(subject, "model")  # noqa: B009
         dtype = weight_dtype(config.dtype)
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
-        self.n_layers = len(decoder_blocks(self.model))
-        self.d_model = int(self.model.config.hidden_size)
 
     def tokenize(self, texts: Sequence[CaptureText]) -> list[tuple[list[int], int]]:
         """Token ids of each text and the index of its first response token."""
