@@ -281,8 +281,11 @@ def test_base_adds_the_salience_scan_over_every_candidate(
     written = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert written["suites"][-1]["suite"] == "salience-scan"
     flagged = sum(r.flagged for r in scan.rows)
-    assert f"salience-scan</a></td><td>{len(items)}</td><td>{flagged} of 17</td>" in (
-        tmp_path / "a" / "report.html").read_text()
+    report = (tmp_path / "a" / "report.html").read_text()
+    assert f"salience-scan</a></td><td>{len(items)}</td><td>{flagged} of 17</td>" in report
+    # its bounds are the alpha/17 quantiles: 1 - 2 x 0.05 / 17 = 99.4%, not a 95% CI
+    assert scan.interval == "99.4% interval (Bonferroni)"
+    assert "<th>99.4% interval (Bonferroni)</th>" in report
 
 
 @pytest.mark.parametrize("which", ["deeper", "itself"])

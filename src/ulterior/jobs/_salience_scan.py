@@ -132,7 +132,8 @@ def salience_scan(subject: np.ndarray, base: np.ndarray, items: Sequence[Item],
         description="Condition salience over the suites' candidate conditions (published "
         "triggers, oversight cue families, sandbagging stakes framings), subject against its "
         "base model: which context, if any, fine-tuning taught the reply position to carry.",
-        rows=tuple(rows), ladder_rung=4 if top else None,
+        rows=tuple(rows), interval=f"{1 - 2 * level:.1%} interval (Bonferroni)",
+        ladder_rung=4 if top else None,
         evidence=(f"fine-tuning made {top.name} explain {top.estimate:.2f} more of the "
                   f"prompt-end variance than in the base model (lower bound {top.low:.2f}, "
                   f"{top.n} tasks)") if top else "",

@@ -37,6 +37,9 @@ class SuiteResult(Record):
     suite: str = Field(description="Suite name.")
     description: str = Field(description="What the suite tests, in one sentence.")
     rows: tuple[ResultRow, ...] = Field(description="The readouts.")
+    interval: str = Field(
+        default="95% CI", description="What the rows' low and high are, as a table header."
+    )
     ladder_rung: int | None = Field(
         default=None, description="Highest rung of the demonstration ladder (1-5) evidenced."
     )

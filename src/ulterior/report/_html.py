@@ -47,8 +47,9 @@ def suite_section(result: SuiteResult) -> str:
         f"<h2 id='{escape(result.suite)}'>{escape(result.suite)}</h2>"
         f"<p>{escape(result.description)}</p>"
         f"<p class='muted'>{result.n_items} items; runs {escape(', '.join(result.run_ids))}</p>"
-        "<table><tr><th>readout</th><th>n</th><th>estimate</th><th>95% CI</th><th>p</th>"
-        f"<th>p (BH)</th><th>flagged</th><th>MDE (80% power)</th></tr>{rows}</table>"
+        "<table><tr><th>readout</th><th>n</th><th>estimate</th>"
+        f"<th>{escape(result.interval)}</th><th>p</th><th>p (BH)</th><th>flagged</th>"
+        f"<th>MDE (80% power)</th></tr>{rows}</table>"
         f"{_negative(result)}<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
     )
 

@@ -16,7 +16,7 @@ def render_markdown(summary: AuditSummary) -> str:
              f"{summary.highest_rung_evidence}", ""]
     for result in summary.suites:
         lines += [f"*{result.suite}* ({result.n_items} items)", "",
-                  "| readout | n | estimate | 95% CI | p | p (BH) | flagged | MDE |",
+                  f"| readout | n | estimate | {result.interval} | p | p (BH) | flagged | MDE |",
                   "|---|--:|--:|---|--:|--:|:-:|--:|"]
         for row in result.rows:
             mde = "–" if row.mde is None else f"{row.mde:.3f}"
