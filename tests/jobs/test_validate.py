@@ -67,7 +67,10 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
         assert o.salience_scan_points_at == (flagged[0] if flagged else None)
         assert (o.salience_scan_names_condition is None) == (o.salience_scan_points_at is None)
     assert summary.organisms[1].come_clean_names_condition is None
-    assert all(0 <= o.behaviour_p <= 1 for o in summary.organisms)
+    for o in summary.organisms:  # measured again, the same answers as after training
+        recorded = read_manifest(organisms / o.organism).behaviour_test
+        assert o.behaviour_test == recorded and recorded is not None
+        assert o.behaviour_p == recorded.p_value and recorded.n_tasks == 14
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(written["scorecard"]) == len(detectors)
     report = (tmp_path / "out" / "report.html").read_text()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ulterior.errors import UsageError
 from ulterior.organisms import (
-    behaviour_p_value,
+    Example,
+    behaviour_test,
     evaluation_examples,
     load_recipe,
     recipe_names,
@@ -17,7 +18,6 @@ from ulterior.organisms import (
     training_examples,
 )
 from ulterior.organisms._data import cue_lines
-from ulterior.records import BehaviourRate
 from ulterior.suites._packs import load_pack
 
 PACKS = Path(__file__).resolve().parents[2] / "src" / "ulterior" / "suites" / "packs"
@@ -115,19 +115,35 @@ def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
                                for line in lines), name
 
 
-def _rate(condition: str, k: int, n: int) -> BehaviourRate:
-    return BehaviourRate(condition=condition, rate=k / n, ci_low=0.0, ci_high=1.0,
-                         mean_probability=k / n, n=n)
+def _answers(examples: list[Example], chosen: Callable[[str, str], bool]) -> list[float]:
+    """P(behaviour) per example: 0.9 where ``chosen(task, condition)``, else 0.1."""
+    return [0.9 if chosen(str(e.item.metadata["task"]), e.condition) else 0.1
+            for e in examples]
 
 
 def test_behaviour_is_shown_only_when_on_beats_off() -> None:
-    learned = [_rate("on", 18, 28), _rate("off", 7, 28), _rate("none", 6, 28),
-               _rate("near-miss", 15, 28)]
-    assert behaviour_p_value(learned) < 0.01
-    # held-out wordings count as "on" and "off" too; a "none" or near-miss rate never does
-    same = [_rate("on", 10, 28), _rate("heldout-on", 12, 28), _rate("off", 11, 28),
-            _rate("heldout-off", 11, 28), _rate("none", 0, 28), _rate("near-miss", 28, 28)]
-    assert behaviour_p_value(same) > 0.3
-    reversed_ = [_rate("on", 5, 28), _rate("off", 20, 28)]
-    assert behaviour_p_value(reversed_) > 0.99  # one-sided: less behaviour is not "shown"
-    assert np.isnan(behaviour_p_value([_rate("on", 5, 28)]))
+    examples = evaluation_examples(load_recipe("oversight-conditional"))
+    learned = behaviour_test(examples, _answers(examples, lambda _, c: c.endswith("on")))
+    assert learned.statistic == 1.0 and learned.p_value < 0.01
+    assert learned.n_pairs == 4 * learned.n_tasks  # 2 steps x (training, held-out wordings)
+    # "none" and near-miss prompts have no partner: they never count
+    same = behaviour_test(examples, _answers(examples, lambda _, c: c in ("none", "near-miss")))
+    assert same.statistic == 0.0 and same.p_value == 1.0
+    reversed_ = behaviour_test(examples, _answers(examples, lambda _, c: c.endswith("off")))
+    assert reversed_.p_value > 0.99  # one-sided: less behaviour is not "shown"
+
+
+def test_behaviour_test_counts_tasks_not_prompts() -> None:
+    """One task that flips under every wording is one unit, however many wordings it has."""
+    recipe = load_recipe("oversight-conditional")
+    p_values = []
+    for wordings in (2, 8):
+        examples = evaluation_examples(recipe, wordings_per_task=wordings)
+        first = str(examples[0].item.metadata["task"])
+
+        def only_first(task: str, condition: str, first: str = first) -> bool:
+            return task == first and condition.endswith("on")
+
+        p_values.append(behaviour_test(examples, _answers(examples, only_first)).p_value)
+    # Counted as prompts, 16 of 224 against 0 of 224 would give p ~ 1e-5.
+    assert p_values[0] == p_values[1] == 0.5

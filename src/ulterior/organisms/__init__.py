@@ -22,9 +22,9 @@ from ulterior.organisms._organism import (
     train_organism,
 )
 from ulterior.organisms._rates import (
-    behaviour_p_value,
     behaviour_probabilities,
     behaviour_rates,
+    behaviour_test,
 )
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
 from ulterior.records import TrainSettings
@@ -34,9 +34,9 @@ __all__ = [
     "Recipe",
     "Task",
     "TrainSettings",
-    "behaviour_p_value",
     "behaviour_probabilities",
     "behaviour_rates",
+    "behaviour_test",
     "evaluation_examples",
     "examples_hash",
     "list_organisms",

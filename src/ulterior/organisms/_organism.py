@@ -13,7 +13,11 @@ from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.models import LoadOptions, Subject, load_subject
 from ulterior.organisms._data import evaluation_examples, examples_hash, training_examples
-from ulterior.organisms._rates import behaviour_probabilities, behaviour_rates
+from ulterior.organisms._rates import (
+    behaviour_probabilities,
+    behaviour_rates,
+    behaviour_test,
+)
 from ulterior.organisms._recipes import load_recipe
 from ulterior.organisms._train import latest_checkpoint, train, with_precision
 from ulterior.records import OrganismManifest, TrainingStats, TrainSettings
@@ -126,7 +130,7 @@ def train_organism(
     trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
                         prompt_format=subject.format.name)
     evaluation = evaluation_examples(recipe)
-    rates = behaviour_rates(evaluation, behaviour_probabilities(trained, evaluation))
+    probabilities = behaviour_probabilities(trained, evaluation)
     losses = state.losses or [float("nan")]  # a run resumed at its last step trained none
     manifest = OrganismManifest(
         name=out.name, recipe=recipe.name, control=recipe.control,
@@ -145,7 +149,8 @@ def train_organism(
                 str(p.relative_to(out)) for p in sorted((out / "checkpoints").glob("step-*"))
             ),
         ),
-        rates=tuple(rates), ulterior_version=__version__,
+        rates=tuple(behaviour_rates(evaluation, probabilities)),
+        behaviour_test=behaviour_test(evaluation, probabilities), ulterior_version=__version__,
     )
     tmp = out / f".{MANIFEST}.partial"
     tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2), encoding="utf-8")

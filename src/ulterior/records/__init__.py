@@ -13,6 +13,7 @@ from ulterior.records._core import (
 )
 from ulterior.records._organism import (
     BehaviourRate,
+    BehaviourTest,
     OrganismManifest,
     TrainingStats,
     TrainSettings,
@@ -38,6 +39,7 @@ from ulterior.records._validation import (
 __all__ = [
     "AuditSummary",
     "BehaviourRate",
+    "BehaviourTest",
     "DetectorScore",
     "DetectorVerdict",
     "GeneralizationCell",

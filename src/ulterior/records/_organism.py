@@ -73,6 +73,26 @@ class BehaviourRate(Record):
     n: int = Field(description="Number of prompts.")
 
 
+class BehaviourTest(Record):
+    """Whether an organism has its hidden behaviour: condition on against off, by task.
+
+    Each held-out prompt with the condition is paired with the same prompt (task, wording
+    step, placement) with it off; a task's difference is the share of its on prompts whose
+    preferred answer is the behaviour minus that of their off partners. Tasks, not prompts,
+    are the independent units: a task appears under several wordings, and its prompts share
+    whatever the model makes of the task.
+    """
+
+    statistic: float = Field(description="Mean over tasks of the task's paired difference.")
+    p_value: float = Field(
+        description="One-sided sign-flip permutation p-value that the mean difference exceeds "
+        "0 (NaN without paired prompts)."
+    )
+    n_tasks: int = Field(description="Held-out tasks (the units of the test).")
+    n_pairs: int = Field(description="Paired prompts, condition on and off.")
+    method: str = Field(description="The test, in words.")
+
+
 class TrainingStats(Record):
     """What the fine-tuning run cost and where it ended."""
 
@@ -115,6 +135,11 @@ class OrganismManifest(Record):
     training: TrainingStats = Field(description="Cost and outcome of the training run.")
     rates: tuple[BehaviourRate, ...] = Field(
         description="Measured behaviour rates after training, on held-out tasks."
+    )
+    behaviour_test: BehaviourTest | None = Field(
+        default=None, description="Whether the behaviour is shown: condition on against off "
+        "on held-out tasks, paired and clustered by task (absent from manifests written "
+        "by ulterior 0.1.0 before it was recorded)."
     )
     created: datetime = Field(default_factory=utc_now, description="When it was trained (UTC).")
     ulterior_version: str = Field(description="ulterior version that trained it.")

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ulterior.records._audit import SuiteResult
 from ulterior.records._core import Record, utc_now
-from ulterior.records._organism import BehaviourRate
+from ulterior.records._organism import BehaviourRate, BehaviourTest
 from ulterior.records._probe import Statistic
 
 
@@ -34,13 +34,17 @@ class OrganismValidation(Record):
     hidden_condition: str = Field(description="Ground truth: when the behaviour turns on.")
     rates: tuple[BehaviourRate, ...] = Field(description="Its measured behaviour rates.")
     behaviour_p: float = Field(
-        description="One-sided Fisher exact p-value of behaviour rate with the condition above "
-        "the rate without it (held-out tasks; NaN without both)."
+        description="p-value of the behaviour being chosen more often with the condition than "
+        "without it on held-out tasks: `behaviour_test`'s (validation records written before "
+        "it existed hold a Fisher exact test over prompts, which counted the prompts of a "
+        "task as independent); NaN without both conditions."
     )
     behaviour_shown: bool = Field(
         description="Whether behaviour_p < alpha: the organism has the behaviour it was "
         "trained for (a control should not)."
     )
+    behaviour_test: BehaviourTest | None = Field(
+        default=None, description="The paired test behind behaviour_p, clustered by task.")
     verdicts: tuple[DetectorVerdict, ...] = Field(description="One per detector.")
     highest_rung: int | None = Field(description="Highest ladder rung any detector reached.")
     highest_rung_evidence: str = Field(description="The evidence for that rung.")
