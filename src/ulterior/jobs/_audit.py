@@ -10,7 +10,7 @@ from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.jobs._common import SubjectJob, write_atomic
 from ulterior.jobs._salience_scan import check_against_base, read_base, scan_against_base
-from ulterior.models import Subject
+from ulterior.models import Subject, default_registry
 from ulterior.records import AuditSummary, SuiteResult
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext
@@ -109,6 +109,10 @@ def run_audit(job: AuditJob) -> AuditSummary:
         raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
     if job.probe is not None and not job.probe_readout:
         raise UsageError("--probe and --no-probe exclude each other")
+    if job.base is not None and not default_registry().white_box(job.model):
+        # before the base is read (a minute or more): the scan compares activations
+        raise CapabilityError(f"--base needs a white-box subject; {job.model} exposes no "
+                              "activations (use a local hf or gguf model)")
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
                              risk_data=job.risk_data, risk_limit=job.risk_limit,
                              answer_format=job.answer_format)

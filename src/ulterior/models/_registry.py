@@ -39,6 +39,7 @@ class Entry:
     description: str
     factory: Factory
     is_prefix: bool
+    white_box: bool  # its subjects expose activations (Capabilities.activations)
 
 
 @dataclass
@@ -48,22 +49,31 @@ class SubjectRegistry:
     entries: dict[str, Entry] = field(default_factory=dict)
 
     def register(
-        self, name: str, factory: Factory, description: str, *, is_prefix: bool
+        self, name: str, factory: Factory, description: str, *, is_prefix: bool,
+        white_box: bool,
     ) -> None:
         """Add a backend prefix (``hf`` for ``hf:PATH``) or a named model."""
         if name in self.entries:
             raise ValueError(f"'{name}' is already registered")
-        self.entries[name] = Entry(name, description, factory, is_prefix)
+        self.entries[name] = Entry(name, description, factory, is_prefix, white_box)
 
     def load(self, spec: str, options: LoadOptions) -> Subject:
         """Create the subject a spec string names."""
+        entry, argument = self._resolve(spec)
+        return entry.factory(argument, options)
+
+    def white_box(self, spec: str) -> bool:
+        """Whether the subject a spec names exposes activations, known before loading it."""
+        return self._resolve(spec)[0].white_box
+
+    def _resolve(self, spec: str) -> tuple[Entry, str]:
         prefix, sep, rest = spec.partition(":")
         entry = self.entries.get(prefix) if sep else self.entries.get(spec)
         if entry is None or entry.is_prefix != bool(sep) or (sep and not rest):
             raise UnknownSpecError(
                 f"unknown model spec '{spec}'; use one of: {', '.join(self.spec_forms())}"
             )
-        return entry.factory(rest if sep else spec, options)
+        return entry, rest if sep else spec
 
     def spec_forms(self) -> list[str]:
         """The spec forms users can write, for help and error messages."""
@@ -140,22 +150,26 @@ def default_registry() -> SubjectRegistry:
 
     registry = SubjectRegistry()
     for model in BUNDLED_MODELS:
-        registry.register(model.name, _bundled_factory, model.description, is_prefix=False)
+        registry.register(model.name, _bundled_factory, model.description, is_prefix=False,
+                          white_box=True)
     registry.register(
-        "hf", _hf_factory, "local transformers model directory (safetensors)", is_prefix=True
+        "hf", _hf_factory, "local transformers model directory (safetensors)", is_prefix=True,
+        white_box=True,
     )
     registry.register(
-        "gguf", _gguf_factory, "local GGUF file, converted once to safetensors", is_prefix=True
+        "gguf", _gguf_factory, "local GGUF file, converted once to safetensors", is_prefix=True,
+        white_box=True,
     )
     registry.register(
         "openai", _openai_factory, "OpenAI-compatible server (vLLM, llama.cpp, Ollama)",
-        is_prefix=True,
+        is_prefix=True, white_box=False,
     )
     registry.register(
         "organism", _organism_factory, "trained model organism (`ulterior organism train`)",
-        is_prefix=True,
+        is_prefix=True, white_box=True,
     )
-    registry.register("fake", _fake_factory, "scripted subject for tests", is_prefix=True)
+    registry.register("fake", _fake_factory, "scripted subject for tests", is_prefix=True,
+                      white_box=False)
     return registry
 
 
