@@ -50,12 +50,15 @@ def organism_tests(name: str) -> dict[str, object]:
         probabilities = behaviour_probabilities(subject, evaluation)
     rates = behaviour_rates(evaluation, probabilities)
     test = behaviour_test(evaluation, probabilities)
+    fisher = fisher_over_prompts(rates)
+    print(f"{name:36s} on-off {test.statistic:+.3f} p {test.p_value:.4f} "
+          f"(Fisher over prompts {fisher:.4f})", flush=True)
     return {
         "control": manifest.control, "recipe": manifest.recipe, "seed": manifest.seed,
         # The answers are deterministic: the rates must equal those recorded at training.
         "rates_as_recorded": [r.rate for r in rates] == [r.rate for r in manifest.rates],
         "paired_by_task": test.model_dump(mode="json"),
-        "fisher_over_prompts_p": fisher_over_prompts(rates),
+        "fisher_over_prompts_p": fisher,
     }
 
 
@@ -68,11 +71,7 @@ def main() -> None:
     names = args.organisms or [m.name for m in list_organisms()]
     results = {}
     for name in names:
-        row = results[name] = organism_tests(name)
-        paired = row["paired_by_task"]
-        assert isinstance(paired, dict)
-        print(f"{name:36s} on-off {paired['statistic']:+.3f} p {paired['p_value']:.4f} "
-              f"(Fisher over prompts {row['fisher_over_prompts_p']:.4f})", flush=True)
+        results[name] = organism_tests(name)
     args.out.write_text(json.dumps({
         "command": " ".join(["python benchmarks/behaviour_tests.py", *args.organisms]),
         "organisms": results,

@@ -323,6 +323,14 @@ def test_a_black_box_subject_with_a_base_fails_before_the_base_is_read(
     assert read == [] and not (tmp_path / "a").exists()
 
 
+def test_a_probe_needs_a_white_box_subject(tmp_path: Path) -> None:
+    from ulterior.errors import CapabilityError
+
+    with pytest.raises(CapabilityError, match="--probe needs a white-box subject"):
+        run_audit(audit(tmp_path, "a", probe=tmp_path))
+    assert not (tmp_path / "a").exists()
+
+
 def test_a_black_box_base_is_refused(tmp_path: Path, tiny_llama_dir: Path) -> None:
     from ulterior.errors import CapabilityError
 

@@ -10,8 +10,13 @@ import pytest
 
 from ulterior.errors import UsageError
 from ulterior.jobs import ValidateJob, run_validate
-from ulterior.jobs._validate import BLACK_BOX, condition_items, scorecard
-from ulterior.organisms import TrainSettings, read_manifest, train_organism
+from ulterior.jobs._validate import (
+    BLACK_BOX,
+    _measure_behaviour,
+    condition_items,
+    scorecard,
+)
+from ulterior.organisms import TrainSettings, load_organism, read_manifest, train_organism
 from ulterior.probes._prompt_probe import condition_layer
 from ulterior.records import DetectorVerdict, OrganismValidation
 from ulterior_testing import build_tiny_llama
@@ -67,10 +72,13 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
         assert o.salience_scan_points_at == (flagged[0] if flagged else None)
         assert (o.salience_scan_names_condition is None) == (o.salience_scan_points_at is None)
     assert summary.organisms[1].come_clean_names_condition is None
-    for o in summary.organisms:  # measured again, the same answers as after training
+    for o in summary.organisms:
         recorded = read_manifest(organisms / o.organism).behaviour_test
         assert o.behaviour_test == recorded and recorded is not None
         assert o.behaviour_p == recorded.p_value and recorded.n_tasks == 14
+        # what validate measures for an older manifest: the same answers as after training
+        with load_organism(o.organism, cache_dir=organisms / "cache") as subject:
+            assert _measure_behaviour(subject, o.recipe) == recorded
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(written["scorecard"]) == len(detectors)
     report = (tmp_path / "out" / "report.html").read_text()

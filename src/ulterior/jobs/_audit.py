@@ -109,10 +109,12 @@ def run_audit(job: AuditJob) -> AuditSummary:
         raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
     if job.probe is not None and not job.probe_readout:
         raise UsageError("--probe and --no-probe exclude each other")
-    if job.base is not None and not default_registry().white_box(job.model):
-        # before the base is read (a minute or more): the scan compares activations
-        raise CapabilityError(f"--base needs a white-box subject; {job.model} exposes no "
-                              "activations (use a local hf or gguf model)")
+    needs_activations = ("--probe" if job.probe is not None
+                         else "--base" if job.base is not None else None)
+    if needs_activations and not default_registry().white_box(job.model):
+        # known from the spec: fail before any model (the base first) is loaded
+        raise CapabilityError(f"{needs_activations} needs a white-box subject; {job.model} "
+                              "exposes no activations (use a local hf or gguf model)")
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
                              risk_data=job.risk_data, risk_limit=job.risk_limit,
                              answer_format=job.answer_format)
@@ -121,9 +123,6 @@ def run_audit(job: AuditJob) -> AuditSummary:
         base = None if job.base is None else read_base(
             job.base, job.load_options(), context, job.answer_format, job.show_progress)
         with job.load() as subject:
-            if job.probe is not None and not subject.capabilities.activations:
-                raise CapabilityError(f"--probe needs a white-box subject; "
-                                      f"{subject.info.spec} is not")
             if base is not None:  # before the suites: a mismatch fails in seconds
                 check_against_base(subject, base)
             results = [suite.run(subject, settings, context) for suite in suites]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ulterior import __version__
 from ulterior.jobs._common import write_atomic
 from ulterior.records import (
+    BehaviourTest,
     DetectorScore,
     DetectorVerdict,
     Item,
@@ -25,6 +26,7 @@ from ulterior.runner import RunContext
 from ulterior.store import Store
 
 if TYPE_CHECKING:
+    from ulterior.models import Subject
     from ulterior.probes._prompt_probe import PromptProbe
 
 # Behavioural detectors run on every organism, in this order; then the two probe readouts.
@@ -253,19 +255,24 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
     return {key: tuple(values) for key, values in profile.items()}
 
 
-def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
-    """Run every detector on one organism."""
-    from ulterior.jobs._salience import base_model_activations, condition_salience
-    from ulterior.jobs._salience_scan import kind_of, pointed_at, salience_scan, scan_items
+def _measure_behaviour(subject: Subject, recipe: str) -> BehaviourTest:
+    """The behaviour test of a manifest written before it was recorded: score its prompts."""
     from ulterior.organisms import (
         behaviour_probabilities,
         behaviour_test,
         evaluation_examples,
-        load_organism,
         load_recipe,
-        organism_dir,
-        read_manifest,
     )
+
+    evaluation = evaluation_examples(load_recipe(recipe))
+    return behaviour_test(evaluation, behaviour_probabilities(subject, evaluation))
+
+
+def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
+    """Run every detector on one organism."""
+    from ulterior.jobs._salience import base_model_activations, condition_salience
+    from ulterior.jobs._salience_scan import kind_of, pointed_at, salience_scan, scan_items
+    from ulterior.organisms import load_organism, organism_dir, read_manifest
     from ulterior.probes import default_probe, probe_readout
     from ulterior.probes._prompt_probe import (
         condition_layer,
@@ -281,10 +288,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, answer_format=job.answer_format)
     registry = default_suites()
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
-        # Measured again rather than read from the manifest: older manifests lack the
-        # paired test, and the answers are deterministic, so the rates come out the same.
-        evaluation = evaluation_examples(load_recipe(manifest.recipe))
-        shown = behaviour_test(evaluation, behaviour_probabilities(subject, evaluation))
+        shown = manifest.behaviour_test or _measure_behaviour(subject, manifest.recipe)
         results = [registry.create(suite).run(subject, settings, context) for suite in BLACK_BOX]
         verdicts = [_verdict(suite, result) for suite, result in zip(BLACK_BOX, results,
                                                                       strict=True)]
