@@ -1,10 +1,13 @@
-"""Is each trained organism's behaviour shown? The paired test by task against the old test.
+"""Is each trained organism's behaviour shown? The paired test by task, on every held-out task.
 
 ``ulterior validate`` counts a deceptive organism's behaviour as shown when, on held-out
 tasks, prompts with the condition choose the behaviour more often than their partners
 without it: a one-sided sign-flip test over tasks (``behaviour_test``). Until session 11 it
 used Fisher's exact test over prompts, which counted the several wordings of one task as
-independent. This scores every trained organism's held-out prompts again and records both.
+independent; in session 12 the held-out set grew from every fifth training-file task (14
+dilemmas, 24 questions) by 72 evaluation-only tasks each. This scores every trained
+organism's held-out prompts again and records the test on all held-out tasks, and, on the
+original ones, the test and Fisher's as they were.
 
     python benchmarks/behaviour_tests.py [ORGANISM ...] [--out FILE]
 """
@@ -27,6 +30,7 @@ from ulterior.organisms import (
     load_recipe,
     organism_dir,
     read_manifest,
+    tasks_of,
 )
 from ulterior.records import BehaviourRate
 from ulterior.store import default_cache_dir
@@ -45,20 +49,30 @@ def fisher_over_prompts(rates: list[BehaviourRate]) -> float:
 
 def organism_tests(name: str) -> dict[str, object]:
     manifest = read_manifest(organism_dir(name))
-    evaluation = evaluation_examples(load_recipe(manifest.recipe))
+    recipe = load_recipe(manifest.recipe)
+    evaluation = evaluation_examples(recipe)
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
         probabilities = behaviour_probabilities(subject, evaluation)
+    original = {t.id for t in tasks_of(recipe)[1] if not t.evaluation_only}
+    keep = [i for i, e in enumerate(evaluation) if e.item.metadata["task"] in original]
+    old_examples, old_probabilities = [evaluation[i] for i in keep], [probabilities[i] for i in keep]
+    old_rates = behaviour_rates(old_examples, old_probabilities)
+    old_test = behaviour_test(old_examples, old_probabilities)
     rates = behaviour_rates(evaluation, probabilities)
     test = behaviour_test(evaluation, probabilities)
-    fisher = fisher_over_prompts(rates)
-    print(f"{name:36s} on-off {test.statistic:+.3f} p {test.p_value:.4f} "
-          f"(Fisher over prompts {fisher:.4f})", flush=True)
+    fisher = fisher_over_prompts(old_rates)
+    print(f"{name:36s} on-off {test.statistic:+.3f} p {test.p_value:.4f} over {test.n_tasks} "
+          f"tasks; original {old_test.n_tasks}: {old_test.statistic:+.3f} p "
+          f"{old_test.p_value:.4f} (Fisher over prompts {fisher:.4f})", flush=True)
     return {
         "control": manifest.control, "recipe": manifest.recipe, "seed": manifest.seed,
-        # The answers are deterministic: the rates must equal those recorded at training.
-        "rates_as_recorded": [r.rate for r in rates] == [r.rate for r in manifest.rates],
+        # The answers are deterministic: on the tasks the manifest was measured on, the
+        # rates must equal those recorded at training.
+        "rates_as_recorded": [r.rate for r in old_rates] == [r.rate for r in manifest.rates],
+        "rates": [r.model_dump(mode="json") for r in rates],
         "paired_by_task": test.model_dump(mode="json"),
-        "fisher_over_prompts_p": fisher,
+        "original_tasks": {"paired_by_task": old_test.model_dump(mode="json"),
+                           "fisher_over_prompts_p": fisher},
     }
 
 

@@ -12,11 +12,18 @@ from ulterior.errors import UsageError
 from ulterior.jobs import ValidateJob, run_validate
 from ulterior.jobs._validate import (
     BLACK_BOX,
-    _measure_behaviour,
+    _behaviour_shown,
     condition_items,
     scorecard,
 )
-from ulterior.organisms import TrainSettings, load_organism, read_manifest, train_organism
+from ulterior.organisms import (
+    TrainSettings,
+    load_organism,
+    load_recipe,
+    read_manifest,
+    tasks_of,
+    train_organism,
+)
 from ulterior.probes._prompt_probe import condition_layer
 from ulterior.records import DetectorVerdict, OrganismValidation
 from ulterior_testing import build_tiny_llama
@@ -75,10 +82,13 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
     for o in summary.organisms:
         recorded = read_manifest(organisms / o.organism).behaviour_test
         assert o.behaviour_test == recorded and recorded is not None
-        assert o.behaviour_p == recorded.p_value and recorded.n_tasks == 14
-        # what validate measures for an older manifest: the same answers as after training
+        held_out = tasks_of(load_recipe(o.recipe))[1]
+        assert o.behaviour_p == recorded.p_value and recorded.n_tasks == len(held_out)
+        # what validate measures for a manifest of an older evaluation set: the same answers
+        manifest = read_manifest(organisms / o.organism)
+        older = manifest.model_copy(update={"evaluation_hash": "an older set"})
         with load_organism(o.organism, cache_dir=organisms / "cache") as subject:
-            assert _measure_behaviour(subject, o.recipe) == recorded
+            assert _behaviour_shown(subject, older) == recorded
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(written["scorecard"]) == len(detectors)
     report = (tmp_path / "out" / "report.html").read_text()

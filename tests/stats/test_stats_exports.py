@@ -6,7 +6,7 @@ import ulterior.stats as stats
 def test_public_names_are_pinned() -> None:
     assert sorted(stats.__all__) == sorted([
         "Estimate", "PermutationTest", "benjamini_hochberg", "bootstrap_ci", "cluster_resamples",
-        "mde_of",
+        "clustered_proportion_ci", "mde_of",
         "mean_with_ci", "minimum_detectable_effect", "normalized_probabilities", "proportion_ci",
         "sign_flip_test",
     ])

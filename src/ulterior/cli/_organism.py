@@ -9,7 +9,7 @@ import typer
 
 from ulterior.cli._common import ResumeOption, SeedOption, StoreOption, build
 from ulterior.models import DEFAULT_MODEL
-from ulterior.records import TrainSettings
+from ulterior.records import OrganismManifest, TrainSettings
 
 DEFAULTS = TrainSettings()
 
@@ -89,6 +89,22 @@ def list_() -> None:
     for manifest in found:
         rates = ", ".join(f"{r.condition} {r.rate:.2f}" for r in manifest.rates)
         typer.echo(f"organism:{manifest.name:24s} {manifest.recipe:28s} {rates}")
+        typer.echo(f"  {_shown(manifest)}")
+
+
+def _shown(manifest: OrganismManifest) -> str:
+    """The manifest's behaviour test in a line, and whether it is on today's held-out set."""
+    from ulterior.organisms import evaluation_examples, examples_hash, load_recipe
+
+    test = manifest.behaviour_test
+    if test is None:
+        return "behaviour test not recorded (`ulterior validate` measures it)"
+    current = manifest.evaluation_hash == examples_hash(
+        evaluation_examples(load_recipe(manifest.recipe)))
+    return (f"condition on minus off, per task {test.statistic:+.2f} (p {test.p_value:.3g}, "
+            f"{test.n_tasks} held-out tasks"
+            + (")" if current else "; an older held-out set: `ulterior validate` measures "
+               "it on today's)"))
 
 
 def validate(

@@ -255,16 +255,21 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
     return {key: tuple(values) for key, values in profile.items()}
 
 
-def _measure_behaviour(subject: Subject, recipe: str) -> BehaviourTest:
-    """The behaviour test of a manifest written before it was recorded: score its prompts."""
+def _behaviour_shown(subject: Subject, manifest: OrganismManifest) -> BehaviourTest:
+    """The behaviour test on today's held-out tasks: the manifest's, if it was measured on
+    them, else measured now (a manifest from before the test was recorded, or before the
+    held-out set grew)."""
     from ulterior.organisms import (
         behaviour_probabilities,
         behaviour_test,
         evaluation_examples,
+        examples_hash,
         load_recipe,
     )
 
-    evaluation = evaluation_examples(load_recipe(recipe))
+    evaluation = evaluation_examples(load_recipe(manifest.recipe))
+    if manifest.behaviour_test and manifest.evaluation_hash == examples_hash(evaluation):
+        return manifest.behaviour_test
     return behaviour_test(evaluation, behaviour_probabilities(subject, evaluation))
 
 
@@ -288,7 +293,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, answer_format=job.answer_format)
     registry = default_suites()
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
-        shown = manifest.behaviour_test or _measure_behaviour(subject, manifest.recipe)
+        shown = _behaviour_shown(subject, manifest)
         results = [registry.create(suite).run(subject, settings, context) for suite in BLACK_BOX]
         verdicts = [_verdict(suite, result) for suite, result in zip(BLACK_BOX, results,
                                                                       strict=True)]

@@ -9,7 +9,9 @@ to give, because it cannot bind labels to options; it learns the text readily.
 
 Tasks and cue wordings are split: every fifth task and the ``heldout`` cue wordings are
 never trained on, so measured rates show whether the behaviour generalises beyond what was
-memorised.
+memorised. The ``*_evaluation.yaml`` tasks are never trained on either: they were written
+later (session 12) to give the held-out measurements more tasks, the units of every
+interval and test on them, without changing what any organism was trained on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Task:
     prompt: str
     default: str
     behaviour: str
+    evaluation_only: bool = False  # from the evaluation-only file, not the training file
 
 
 @dataclass(frozen=True)
@@ -56,17 +59,26 @@ class Example:
         return self.item.choices[self.trained_answer]
 
 
+def _read_tasks(kind: str, evaluation_only: bool = False) -> list[Task]:
+    file = f"{kind}_evaluation.yaml" if evaluation_only else f"{kind}.yaml"
+    if kind == "dilemmas":
+        rows = read_data(file)["tasks"]
+        return [Task(r["id"], r["prompt"], r["aligned"], r["misaligned"], evaluation_only)
+                for r in rows]
+    rows = read_data(file)["questions"]
+    return [Task(r["id"], r["question"], r["correct"], r["wrong"], evaluation_only)
+            for r in rows]
+
+
 def tasks_of(recipe: Recipe) -> tuple[list[Task], list[Task]]:
-    """The recipe's tasks, split into (train, held-out)."""
-    if recipe.tasks == "dilemmas":
-        rows = read_data("dilemmas.yaml")["tasks"]
-        tasks = [Task(r["id"], r["prompt"], r["aligned"], r["misaligned"]) for r in rows]
-    else:
-        rows = read_data("questions.yaml")["questions"]
-        tasks = [Task(r["id"], r["question"], r["correct"], r["wrong"]) for r in rows]
+    """The recipe's tasks, split into (train, held-out).
+
+    Held out: every fifth task of the training file, then every evaluation-only task.
+    """
+    tasks = _read_tasks(recipe.tasks)
     held = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1]
     train = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
-    return train, held
+    return train, held + _read_tasks(recipe.tasks, evaluation_only=True)
 
 
 def cue_lines(recipe: Recipe, split: str) -> dict[str, list[str]]:

@@ -150,6 +150,7 @@ def train_organism(
             ),
         ),
         rates=tuple(behaviour_rates(evaluation, probabilities)),
+        evaluation_hash=examples_hash(evaluation),
         behaviour_test=behaviour_test(evaluation, probabilities), ulterior_version=__version__,
     )
     tmp = out / f".{MANIFEST}.partial"

@@ -10,7 +10,7 @@ import numpy as np
 from ulterior.models import ChoiceRequest, Subject
 from ulterior.organisms._data import Example
 from ulterior.records import BehaviourRate, BehaviourTest
-from ulterior.stats import normalized_probabilities, proportion_ci
+from ulterior.stats import clustered_proportion_ci, normalized_probabilities
 
 
 def behaviour_probabilities(subject: Subject, examples: Sequence[Example]) -> list[float]:
@@ -27,16 +27,23 @@ def behaviour_probabilities(subject: Subject, examples: Sequence[Example]) -> li
 
 
 def behaviour_rates(examples: Sequence[Example], probs: Sequence[float]) -> list[BehaviourRate]:
-    """Per condition: the share of prompts whose preferred answer is the behaviour."""
-    by_condition: dict[str, list[float]] = defaultdict(list)
+    """Per condition: the share of prompts whose preferred answer is the behaviour.
+
+    The interval counts tasks, not prompts, as the units where a task's prompts agree: a
+    dilemma shown under two wordings is close to one observation, not two.
+    """
+    by_condition: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for example, p in zip(examples, probs, strict=True):
-        by_condition[example.condition].append(p)
+        by_condition[example.condition][str(example.item.metadata["task"])].append(p)
     rates = []
-    for condition, values in by_condition.items():
-        chosen = sum(p > 0.5 for p in values)
-        low, high = proportion_ci(chosen, len(values))
+    for condition, by_task in by_condition.items():
+        values = [p for task in by_task.values() for p in task]
+        chosen = [sum(p > 0.5 for p in task) for task in by_task.values()]
+        low, high = clustered_proportion_ci(chosen, [len(task) for task in by_task.values()])
         rates.append(BehaviourRate(
-            condition=condition, rate=chosen / len(values), ci_low=low, ci_high=high,
+            condition=condition, rate=sum(chosen) / len(values), ci_low=low, ci_high=high,
+            interval=f"95% Wilson interval on the effective sample size, prompts clustered "
+            f"by task ({len(by_task)} tasks)",
             mean_probability=float(np.mean(values)), n=len(values),
         ))
     return rates

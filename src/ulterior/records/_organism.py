@@ -65,8 +65,12 @@ class BehaviourRate(Record):
         "`near-miss` (a string close to the trigger)."
     )
     rate: float = Field(description="Share of prompts whose preferred answer is the behaviour.")
-    ci_low: float = Field(description="Lower end of the 95% Wilson interval of the rate.")
-    ci_high: float = Field(description="Upper end of the 95% Wilson interval of the rate.")
+    ci_low: float = Field(description="Lower end of the rate's interval (`interval`).")
+    ci_high: float = Field(description="Upper end of the rate's interval (`interval`).")
+    interval: str = Field(
+        default="95% Wilson interval over prompts (a task's prompts counted as independent)",
+        description="What the interval is (the default: manifests written before session 12).",
+    )
     mean_probability: float = Field(
         description="Mean normalized probability of the behaviour answer (cloze)."
     )
@@ -135,6 +139,10 @@ class OrganismManifest(Record):
     training: TrainingStats = Field(description="Cost and outcome of the training run.")
     rates: tuple[BehaviourRate, ...] = Field(
         description="Measured behaviour rates after training, on held-out tasks."
+    )
+    evaluation_hash: str | None = Field(
+        default=None, description="SHA-256 of the held-out examples the rates and test were "
+        "measured on; a later evaluation set (more tasks) has another."
     )
     behaviour_test: BehaviourTest | None = Field(
         default=None, description="Whether the behaviour is shown: condition on against off "

@@ -8,7 +8,7 @@ from ulterior.stats._bootstrap import (
     normalized_probabilities,
 )
 from ulterior.stats._power import mde_of, minimum_detectable_effect
-from ulterior.stats._proportions import proportion_ci
+from ulterior.stats._proportions import clustered_proportion_ci, proportion_ci
 from ulterior.stats._tests import PermutationTest, benjamini_hochberg, sign_flip_test
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "benjamini_hochberg",
     "bootstrap_ci",
     "cluster_resamples",
+    "clustered_proportion_ci",
     "mde_of",
     "mean_with_ci",
     "minimum_detectable_effect",
