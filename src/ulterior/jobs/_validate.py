@@ -256,9 +256,11 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
 
 
 def _behaviour_shown(subject: Subject, manifest: OrganismManifest) -> BehaviourTest:
-    """The behaviour test on today's held-out tasks: the manifest's, if it was measured on
-    them, else measured now (a manifest from before the test was recorded, or before the
-    held-out set grew)."""
+    """The behaviour test on today's held-out tasks.
+
+    The manifest's, if it was measured on them; else measured now (a manifest written before
+    the test was recorded, or before the held-out set grew).
+    """
     from ulterior.organisms import (
         behaviour_probabilities,
         behaviour_test,
