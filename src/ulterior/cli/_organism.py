@@ -94,13 +94,12 @@ def list_() -> None:
 
 def _shown(manifest: OrganismManifest) -> str:
     """The manifest's behaviour test in a line, and whether it is on today's held-out set."""
-    from ulterior.organisms import evaluation_examples, examples_hash, load_recipe
+    from ulterior.organisms import recorded_behaviour_test
 
     test = manifest.behaviour_test
     if test is None:
         return "behaviour test not recorded (`ulterior validate` measures it)"
-    current = manifest.evaluation_hash == examples_hash(
-        evaluation_examples(load_recipe(manifest.recipe)))
+    current = recorded_behaviour_test(manifest) is not None
     return (f"condition on minus off, per task {test.statistic:+.2f} (p {test.p_value:.3g}, "
             f"{test.n_tasks} held-out tasks"
             + (")" if current else "; an older held-out set: `ulterior validate` measures "

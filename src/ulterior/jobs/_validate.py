@@ -256,22 +256,19 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
 
 
 def _behaviour_shown(subject: Subject, manifest: OrganismManifest) -> BehaviourTest:
-    """The behaviour test on today's held-out tasks.
-
-    The manifest's, if it was measured on them; else measured now (a manifest written before
-    the test was recorded, or before the held-out set grew).
-    """
+    """The behaviour test on today's held-out tasks: recorded, or measured now."""
     from ulterior.organisms import (
         behaviour_probabilities,
         behaviour_test,
         evaluation_examples,
-        examples_hash,
         load_recipe,
+        recorded_behaviour_test,
     )
 
+    recorded = recorded_behaviour_test(manifest)
+    if recorded is not None:
+        return recorded
     evaluation = evaluation_examples(load_recipe(manifest.recipe))
-    if manifest.behaviour_test and manifest.evaluation_hash == examples_hash(evaluation):
-        return manifest.behaviour_test
     return behaviour_test(evaluation, behaviour_probabilities(subject, evaluation))
 
 

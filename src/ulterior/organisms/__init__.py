@@ -19,6 +19,7 @@ from ulterior.organisms._organism import (
     load_organism,
     organism_dir,
     read_manifest,
+    recorded_behaviour_test,
     train_organism,
 )
 from ulterior.organisms._rates import (
@@ -45,6 +46,7 @@ __all__ = [
     "organism_dir",
     "read_manifest",
     "recipe_names",
+    "recorded_behaviour_test",
     "tasks_of",
     "train_organism",
     "training_examples",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from ulterior.organisms._rates import (
 )
 from ulterior.organisms._recipes import load_recipe
 from ulterior.organisms._train import latest_checkpoint, train, with_precision
-from ulterior.records import OrganismManifest, TrainingStats, TrainSettings
+from ulterior.records import BehaviourTest, OrganismManifest, TrainingStats, TrainSettings
 from ulterior.store import default_organisms_dir
 
 MANIFEST = "manifest.json"
@@ -99,6 +100,22 @@ def _save_merged(model: Any, tokenizer: Any, out: Path) -> Path:
     return target
 
 
+@functools.cache
+def _evaluation_hash(recipe_name: str) -> str:
+    return examples_hash(evaluation_examples(load_recipe(recipe_name)))
+
+
+def recorded_behaviour_test(manifest: OrganismManifest) -> BehaviourTest | None:
+    """The manifest's behaviour test if it was measured on today's held-out set, else None.
+
+    None for a manifest written before the test was recorded or before the held-out set
+    grew: its test must be measured again on the loaded organism.
+    """
+    if manifest.evaluation_hash != _evaluation_hash(manifest.recipe):
+        return None
+    return manifest.behaviour_test
+
+
 def train_organism(
     recipe_name: str,
     *,
@@ -150,7 +167,7 @@ def train_organism(
             ),
         ),
         rates=tuple(behaviour_rates(evaluation, probabilities)),
-        evaluation_hash=examples_hash(evaluation),
+        evaluation_hash=_evaluation_hash(recipe.name),
         behaviour_test=behaviour_test(evaluation, probabilities), ulterior_version=__version__,
     )
     tmp = out / f".{MANIFEST}.partial"
