@@ -88,7 +88,7 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
         manifest = read_manifest(organisms / o.organism)
         older = manifest.model_copy(update={"evaluation_hash": "an older set"})
         with load_organism(o.organism, cache_dir=organisms / "cache") as subject:
-            assert _behaviour_shown(subject, older) == recorded
+            assert _behaviour_shown(subject, older, show_progress=False) == recorded
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(written["scorecard"]) == len(detectors)
     report = (tmp_path / "out" / "report.html").read_text()

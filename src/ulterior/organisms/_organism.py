@@ -147,7 +147,7 @@ def train_organism(
     trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
                         prompt_format=subject.format.name)
     evaluation = evaluation_examples(recipe)
-    probabilities = behaviour_probabilities(trained, evaluation)
+    probabilities = behaviour_probabilities(trained, evaluation, show_progress=show_progress)
     losses = state.losses or [float("nan")]  # a run resumed at its last step trained none
     manifest = OrganismManifest(
         name=out.name, recipe=recipe.name, control=recipe.control,

@@ -10,18 +10,29 @@ import numpy as np
 from ulterior.models import ChoiceRequest, Subject
 from ulterior.organisms._data import Example
 from ulterior.records import BehaviourRate, BehaviourTest
+from ulterior.runner import progress
 from ulterior.stats import clustered_proportion_ci, normalized_probabilities
 
+SCORE_CHUNK = 64  # prompts per call: a progress step every few seconds on the default model
 
-def behaviour_probabilities(subject: Subject, examples: Sequence[Example]) -> list[float]:
+
+def behaviour_probabilities(subject: Subject, examples: Sequence[Example], *,
+                            show_progress: bool = False) -> list[float]:
     """Normalized P(behaviour answer) of each example, its text against the default's.
 
     Both are scored as continuations of the prompt: the cloze format the organism was
-    trained in.
+    trained in. The examples are scored in chunks, so a progress bar can follow the
+    several minutes that the held-out set takes on a real model.
     """
     requests = [ChoiceRequest(e.item.messages, e.item.choices or (), e.item.matching)
                 for e in examples]
-    scores = subject.score_choices(requests)
+    scores: list[list[float]] = []
+    with progress(len(requests), f"behaviour test {subject.info.spec}",
+                  enabled=show_progress) as advance:
+        for start in range(0, len(requests), SCORE_CHUNK):
+            chunk = requests[start : start + SCORE_CHUNK]
+            scores += subject.score_choices(chunk)
+            advance(len(chunk))
     return [float(normalized_probabilities(s)[e.item.matching])
             for s, e in zip(scores, examples, strict=True)]
 
