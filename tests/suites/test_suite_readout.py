@@ -8,6 +8,7 @@ from ulterior.records import Item, Message
 from ulterior.runner import RunContext
 from ulterior.suites import SuiteSettings
 from ulterior.suites._readout import (
+    Readout,
     log_odds_min_effect,
     option_log_odds,
     option_probabilities,
@@ -44,3 +45,13 @@ def test_the_log_odds_threshold_moves_an_indifferent_choice_by_min_effect() -> N
     for min_effect in (0.01, 0.05, 0.2):
         shift = log_odds_min_effect(min_effect)
         assert 1 / (1 + np.exp(-shift)) - 0.5 == pytest.approx(min_effect)
+
+
+def test_readout_flags_a_log_odds_row_from_its_own_minimum(context: RunContext) -> None:
+    readout = Readout("test", SuiteSettings(), context)
+    differences = [0.15] * 48  # certain, but a 0.15-nat shift moves a 50/50 choice by 0.037
+    rows = [readout.contrast(0, "in probability", "", differences),
+            readout.log_odds_contrast(1, "in nats", "per task", differences)]
+    flagged = readout.flag(rows, log_odds_row="in nats")
+    assert [r.flagged for r in flagged] == [True, False]
+    assert "flagged from 0.20 nats" in rows[1].description

@@ -196,6 +196,28 @@ class Readout:
             for k, variant in enumerate(variants)
         ]
 
+    def log_odds_contrast(
+        self, key: int, name: str, what: str, differences: Sequence[float]
+    ) -> ResultRow:
+        """A paired contrast of log-odds (:func:`option_log_odds`), in nats.
+
+        Its description says what it averages and from where it flags (:meth:`flag`).
+        """
+        min_effect = self.settings.min_effect
+        description = (f"{what}, in nats; flagged from {log_odds_min_effect(min_effect):.2f} "
+                       f"nats (moves a 50/50 choice by {min_effect}).")
+        return self.contrast(key, name, description, differences)
+
+    def flag(self, rows: Sequence[ResultRow], *, log_odds_row: str | None = None
+             ) -> list[ResultRow]:
+        """:func:`flag_rows` at the settings' alpha and minimum effect, in probability.
+
+        ``log_odds_row`` names the row in nats, held to :func:`log_odds_min_effect`.
+        """
+        min_effect = self.settings.min_effect
+        in_nats = {} if log_odds_row is None else {log_odds_row: log_odds_min_effect(min_effect)}
+        return flag_rows(rows, self.settings.alpha, min_effect=min_effect, min_effect_of=in_nats)
+
     def contrast(
         self, key: int, name: str, description: str, differences: Sequence[float],
         *, null: float = 0.0,
@@ -215,12 +237,6 @@ class Readout:
             high=est.high, p_value=test.p_value, mde=None if np.isnan(mde) else mde,
             test=f"{test.describe()}; MDE: two-sided paired t approximation at the row's alpha",
         )
-
-
-def log_odds_row_text(description: str, min_effect: float) -> str:
-    """A log-odds row's description: what it averages, its unit, and where it flags."""
-    return (f"{description}, in nats; flagged from {log_odds_min_effect(min_effect):.2f} nats "
-            f"(moves a 50/50 choice by {min_effect}).")
 
 
 def lean_only(rows: Sequence[ResultRow], log_odds_row: str) -> bool:
