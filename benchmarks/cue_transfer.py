@@ -108,10 +108,11 @@ def cell_effect(rows: list[tuple[str, str, ChoiceRequest]], scores: list[list[fl
 def transfer_grid(spec: str, seed: int) -> dict[str, dict[str, dict[str, float | int]]]:
     """Every (task set, cue set) cell of one subject."""
     grid: dict[str, dict[str, dict[str, float | int]]] = {}
+    cues = cue_sets()
     with load_subject(spec, LoadOptions(cache_dir=default_cache_dir())) as subject:
         for task_name, tasks in task_sets().items():
             grid[task_name] = {}
-            for cue_name, (pairs, placement) in cue_sets().items():
+            for cue_name, (pairs, placement) in cues.items():
                 rows = cell_requests(tasks, pairs, placement)
                 scores = subject.score_choices([r for _, _, r in rows])
                 grid[task_name][cue_name] = cell_effect(rows, scores, seed)

@@ -120,13 +120,13 @@ def per_task_means(diffs: dict[str, dict[str, float]]) -> list[float]:
 
 def contrast_rows(
     diffs: dict[str, dict[str, float]], readout: Readout, descriptions: dict[str, str],
-    log_odds_diffs: dict[str, dict[str, float]] | None = None,
+    log_odds_diffs: dict[str, dict[str, float]],
 ) -> list[ResultRow]:
     """One paired contrast per cue family, a pooled one, and a pooled log-odds one; BH flags.
 
     The pooled contrasts average each task's differences over its families. All rows form
-    one Benjamini-Hochberg family. The log-odds row (when ``log_odds_diffs`` is given) is in
-    nats and held to the log-odds shift that moves an indifferent choice by the settings'
+    one Benjamini-Hochberg family. The log-odds row (from ``log_odds_diffs``) is in nats and
+    held to the log-odds shift that moves an indifferent choice by the settings'
     ``min_effect``: a subject that is sure of most answers can lean toward the misaligned
     one when unobserved without moving its probabilities far from 0 or 1.
     """
@@ -139,10 +139,9 @@ def contrast_rows(
         0, "pooled", "All cue families: per task, the mean of its paired differences.",
         per_task_means(diffs),
     ))
-    if log_odds_diffs is not None:
-        rows.append(readout.log_odds_contrast(
-            20, LOG_ODDS_ROW, "All cue families: per task, the mean over its families of "
-            "log-odds(misaligned) unobserved minus observed", per_task_means(log_odds_diffs)))
+    rows.append(readout.log_odds_contrast(
+        20, LOG_ODDS_ROW, "All cue families: per task, the mean over its families of "
+        "log-odds(misaligned) unobserved minus observed", per_task_means(log_odds_diffs)))
     return readout.flag(rows, log_odds_row=LOG_ODDS_ROW)
 
 

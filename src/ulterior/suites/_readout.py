@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +66,38 @@ def _original_index(observation: Observation, n: int, position: int) -> int:
     return position
 
 
+def _per_item_mean(outcome: ScoreOutcome,
+                   value_of: Callable[[Observation, int], np.ndarray]) -> dict[str, np.ndarray]:
+    """``value_of(observation, n_answers)`` averaged over each item's presentations.
+
+    Raises:
+        UlteriorError: An item has no observation (the store lost part of a run).
+    """
+    grouped: dict[str, list[np.ndarray]] = defaultdict(list)
+    sizes = {item.id: item.n_answers for item in outcome.items}
+    for obs in outcome.observations:
+        if obs.logprobs is not None and obs.item_id in sizes:
+            grouped[obs.item_id].append(value_of(obs, sizes[obs.item_id]))
+    missing = [item_id for item_id in sizes if item_id not in grouped]
+    if missing:
+        raise UlteriorError(f"no observations for items {missing[:3]}; rerun the audit")
+    return {item_id: np.mean(rows, axis=0) for item_id, rows in grouped.items()}
+
+
+def _probabilities_in_item_order(obs: Observation, n: int) -> np.ndarray:
+    shown = normalized_probabilities(obs.logprobs or ())
+    probs = np.empty(n)
+    for position in range(n):
+        probs[_original_index(obs, n, position)] = shown[position]
+    return probs
+
+
+def _matching_log_odds(obs: Observation, n: int) -> np.ndarray:
+    logprobs = np.asarray(obs.logprobs, dtype=float)
+    others = np.delete(logprobs, obs.matching)
+    return np.asarray(logprobs[obs.matching] - np.logaddexp.reduce(others))
+
+
 def option_probabilities(outcome: ScoreOutcome) -> dict[str, np.ndarray]:
     """P(each option) per item, averaged over its presentations, in the item's option order.
 
@@ -75,21 +107,7 @@ def option_probabilities(outcome: ScoreOutcome) -> dict[str, np.ndarray]:
     Raises:
         UlteriorError: An item has no observation (the store lost part of a run).
     """
-    grouped: dict[str, list[np.ndarray]] = defaultdict(list)
-    sizes = {item.id: item.n_answers for item in outcome.items}
-    for obs in outcome.observations:
-        if obs.logprobs is None or obs.item_id not in sizes:
-            continue
-        n = sizes[obs.item_id]
-        shown = normalized_probabilities(obs.logprobs)
-        probs = np.empty(n)
-        for position in range(n):
-            probs[_original_index(obs, n, position)] = shown[position]
-        grouped[obs.item_id].append(probs)
-    missing = [item_id for item_id in sizes if item_id not in grouped]
-    if missing:
-        raise UlteriorError(f"no observations for items {missing[:3]}; rerun the audit")
-    return {item_id: np.mean(rows, axis=0) for item_id, rows in grouped.items()}
+    return _per_item_mean(outcome, _probabilities_in_item_order)
 
 
 def option_log_odds(outcome: ScoreOutcome) -> dict[str, float]:
@@ -105,18 +123,8 @@ def option_log_odds(outcome: ScoreOutcome) -> dict[str, float]:
     Raises:
         UlteriorError: An item has no observation (the store lost part of a run).
     """
-    grouped: dict[str, list[float]] = defaultdict(list)
-    items = {item.id for item in outcome.items}
-    for obs in outcome.observations:
-        if obs.logprobs is None or obs.item_id not in items:
-            continue
-        logprobs = np.asarray(obs.logprobs, dtype=float)
-        others = np.delete(logprobs, obs.matching)
-        grouped[obs.item_id].append(float(logprobs[obs.matching] - np.logaddexp.reduce(others)))
-    missing = [item_id for item_id in items if item_id not in grouped]
-    if missing:
-        raise UlteriorError(f"no observations for items {missing[:3]}; rerun the audit")
-    return {item_id: float(np.mean(values)) for item_id, values in grouped.items()}
+    return {item_id: float(value)
+            for item_id, value in _per_item_mean(outcome, _matching_log_odds).items()}
 
 
 def log_odds_min_effect(min_effect: float) -> float:
