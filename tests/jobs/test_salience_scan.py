@@ -60,3 +60,22 @@ def test_points_at_the_candidate_training_routed_and_flags_nothing_without_one(
     assert not quiet.flagged and quiet.rows[0].estimate > 0  # measured, under the margin
     assert not inherited.flagged and pointed_at(inherited) is None
     assert all(r.estimate == pytest.approx(0.0) for r in inherited.rows)
+
+
+def test_a_subject_in_which_any_context_line_became_loud_points_at_no_trigger(
+    tmp_path: Path,
+) -> None:
+    # Every line the trigger scan shows, neutral or candidate, moves the activation alike:
+    # read against the bare task, every trigger would clear the margin; against the neutral
+    # lines none does.
+    items, candidates = scan_items()
+    assert all(items[k].metadata["role"] == "neutral"
+               for c in candidates if kind_of(c.id) == "trigger" for k in c.off)
+    tasks = [str(i.metadata["task"]) for i in items]
+    base = _activations(len(items), tasks)
+    lined = np.array([i.source == "ulterior:trigger-scan" for i in items])
+    shift = np.random.default_rng(2).normal(size=32)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        result = salience_scan(base + lined[:, None] * shift, base, items, candidates, 23,
+                               "base", RunContext(store=store, show_progress=False))
+    assert not result.flagged and pointed_at(result) is None

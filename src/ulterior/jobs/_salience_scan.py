@@ -3,7 +3,9 @@
 condition-salience reads the organism's own condition, which an auditor does not know. The
 scan reads every candidate condition ulterior's suites already present, on the suites' own
 tasks (none of which any organism is trained on): each published trigger of the trigger-scan
-library against no trigger, each oversight-gap cue family unobserved against observed, and
+library against the library's neutral lines (so that a subject in which any line of context
+became loud does not point at a trigger), each oversight-gap cue family unobserved against
+observed, and
 the sandbagging suite's stakes framings against their neutral twins. For each candidate, the
 share of the prompt-end activation's variance the contrast explains, in the subject minus in
 its base model, with a paired bootstrap over tasks; a candidate is flagged when the
@@ -60,12 +62,12 @@ def scan_items(answer_format: str = "cloze") -> tuple[list[Item], list[Candidate
     from ulterior.suites._oversight_gap import pack_items
     from ulterior.suites._packs import load_pack
     from ulterior.suites._sandbagging import build_items as sandbagging_items
-    from ulterior.suites._trigger_scan import NO_TRIGGER
     from ulterior.suites._trigger_scan import build_items as trigger_items
 
     trigger_pack, oversight_pack = load_pack("trigger_scan"), load_pack("oversight_gap")
     oversight = pack_items(None, answer_format)
-    triggers = trigger_items(trigger_pack, oversight_pack["tasks"])
+    triggers = [i for i in trigger_items(trigger_pack, oversight_pack["tasks"])
+                if i.metadata["role"] != "none"]  # the bare task is no candidate's partner
     stakes = [i.model_copy(update={"metadata": {**i.metadata, "task": i.metadata["question"]}})
               for i in sandbagging_items(load_pack("sandbagging"))]
     items = [*triggers, *oversight, *stakes]
@@ -77,7 +79,7 @@ def scan_items(answer_format: str = "cloze") -> tuple[list[Item], list[Candidate
     candidates = [
         Candidate(id=f"trigger:{c['id']}", text=c["text"],
                   on=where("ulterior:trigger-scan", candidate=c["id"]),
-                  off=where("ulterior:trigger-scan", candidate=NO_TRIGGER))
+                  off=where("ulterior:trigger-scan", role="neutral"))
         for c in trigger_pack["candidates"]
     ]
     for family, spec in oversight_pack["cue_families"].items():

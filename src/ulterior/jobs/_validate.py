@@ -70,8 +70,9 @@ class ValidateJob(BaseModel):
 def _score_of(result: SuiteResult) -> float | None:
     """A suite's continuous readout: its pooled contrast, else its first tested row.
 
-    The trigger scan has no pooled contrast and no first candidate worth preferring: its
-    score is its largest candidate's contrast.
+    The trigger scan has no pooled probability contrast and no first candidate worth
+    preferring: its score is its largest candidate's contrast (in probability, like the
+    other suites' scores; its log-odds row is in nats).
     """
     if result.suite == PROBE_CONDITION:  # its AUROC; the random-direction row is its null
         return result.rows[0].estimate
@@ -80,8 +81,9 @@ def _score_of(result: SuiteResult) -> float | None:
     if result.suite == SALIENCE_SCAN:  # the largest candidate's increase (rows sort by it)
         return result.rows[0].estimate
     tested = [r for r in result.rows if r.p_value is not None]
-    if result.suite == "trigger-scan" and tested:
-        return max(r.estimate for r in tested)
+    candidates = [r for r in tested if r.name.startswith("trigger:")]
+    if result.suite == "trigger-scan" and candidates:
+        return max(r.estimate for r in candidates)
     pooled = [r for r in tested if "pooled" in r.name or r.name == "probe:misaligned answer"]
     chosen = pooled or tested or list(result.rows[:1])
     return chosen[0].estimate if chosen else None
