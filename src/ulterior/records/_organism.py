@@ -149,5 +149,10 @@ class OrganismManifest(Record):
         "on held-out tasks, paired and clustered by task (absent from manifests written "
         "by ulterior 0.1.0 before it was recorded)."
     )
+    fingerprint: str | None = Field(
+        default=None, description="Fingerprint of the saved weights, as the organism reports "
+        "it when loaded (config and SHA-256 of every safetensors file): two organisms with one "
+        "fingerprint are the same model (absent from manifests written before session 14)."
+    )
     created: datetime = Field(default_factory=utc_now, description="When it was trained (UTC).")
     ulterior_version: str = Field(description="ulterior version that trained it.")
