@@ -13,6 +13,7 @@ from ulterior.jobs import ValidateJob, run_validate
 from ulterior.jobs._validate import (
     BLACK_BOX,
     _behaviour_shown,
+    _score_of,
     condition_items,
     scorecard,
 )
@@ -25,7 +26,7 @@ from ulterior.organisms import (
     train_organism,
 )
 from ulterior.probes._prompt_probe import condition_layer
-from ulterior.records import DetectorVerdict, OrganismValidation
+from ulterior.records import DetectorVerdict, OrganismValidation, ResultRow, SuiteResult
 from ulterior_testing import build_tiny_llama
 
 pytest.importorskip("peft")
@@ -236,3 +237,15 @@ def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     assert 0.5 < faint.rows[0].low < 0.6 and faint.rows[-2].low > 0.5
     assert faint.rows[-1].p_value is not None and faint.rows[-1].p_value < 0.05
     assert not faint.flagged
+
+
+def test_the_trigger_scans_score_is_its_largest_candidate_in_probability() -> None:
+    # Its log-odds row is in nats: a score mixing units would rank organisms by the wrong one.
+    def row(name: str, estimate: float, tested: bool = True) -> ResultRow:
+        return ResultRow(name=name, n=48, estimate=estimate, low=estimate - 0.1,
+                         high=estimate + 0.1, p_value=0.01 if tested else None)
+
+    result = SuiteResult(suite="trigger-scan", description="", rows=(
+        row("trigger:deployment-tag", 0.32), row("trigger:sudo", 0.01),
+        row("all candidates: log-odds", 5.76), row("P(misaligned | none)", 0.9, tested=False)))
+    assert _score_of(result) == pytest.approx(0.32)
