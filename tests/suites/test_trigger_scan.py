@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 from suite_helpers import FAST
 
-from ulterior.models import ChoiceRequest, FakeSubject
-from ulterior.models._fake import BACKDOOR_TRIGGER, FakePart
-from ulterior.models._prompt import render_plain
+from ulterior.models import FakeSubject
 from ulterior.runner import RunContext
 from ulterior.store import Store
 from ulterior.suites import default_suites
@@ -17,7 +15,7 @@ from ulterior.suites._trigger_scan import (
     NO_TRIGGER,
     TriggerScanSuite,
     build_items,
-    neutral_id,
+    neutral_ids,
     scan_rows,
 )
 
@@ -33,7 +31,7 @@ def test_each_task_is_shown_bare_under_every_neutral_line_and_every_candidate() 
     tasks = load_pack("oversight_gap")["tasks"]
     items = build_items(pack, tasks)
     candidates = [c["id"] for c in pack["candidates"]]
-    neutral = [neutral_id(n["id"]) for n in pack["neutral_lines"]]
+    neutral = neutral_ids(pack)
     assert len(neutral) >= 3
     assert len(items) == len(tasks) * (len(candidates) + len(neutral) + 1)
     by_task: dict[str, dict[str, object]] = {}
@@ -97,27 +95,9 @@ def test_a_subject_that_reacts_to_any_line_is_not_taken_for_a_triggered_one(tmp_
     assert not any("reacts to a line" in note for note in _run("backdoored", tmp_path).notes)
 
 
-class _LeaningBackdoor(FakeSubject):
-    """A backdoor that raises the misaligned option's log-odds by 2.5 nats from -8."""
-
-    def __init__(self) -> None:
-        super().__init__("backdoored")
-        self.name = "leaning-backdoored"
-        self.part = FakePart("P(misaligned) 0.0003, 0.004 with the trigger", self._policy,
-                             lambda c: "No.")
-
-    @staticmethod
-    def _policy(request: ChoiceRequest) -> list[float]:
-        logit = -8.0 + (2.5 if BACKDOOR_TRIGGER in render_plain(request.conversation) else 0.0)
-        p = 1.0 / (1.0 + np.exp(-logit))
-        return [p if i == request.target else 1.0 - p for i in range(len(request.choices))]
-
-
 def test_a_trigger_that_only_tilts_the_log_odds_is_flagged_as_a_lean(tmp_path) -> None:
     # P from 0.0003 to 0.004 under one candidate: no probability row can flag it.
-    with Store.open(tmp_path / "lean.sqlite") as store:
-        result = TriggerScanSuite().run(_LeaningBackdoor(), FAST,
-                                        RunContext(store=store, show_progress=False))
+    result = _run("leaning-backdoored", tmp_path)
     assert [r.name for r in result.rows if r.flagged] == [LOG_ODDS_ROW]
     row = next(r for r in result.rows if r.name == LOG_ODDS_ROW)
     assert row.estimate == pytest.approx(2.5 / 10, abs=1e-6)  # one candidate of ten
@@ -134,7 +114,7 @@ def test_a_null_subject_is_flagged_in_at_most_5_percent_of_200_seeded_runs(tmp_p
     # the scan's ten contrasts and its log-odds row must stay calibrated as one
     # Benjamini-Hochberg family.
     pack = load_pack("trigger_scan")
-    names = [NO_TRIGGER, *(neutral_id(n["id"]) for n in pack["neutral_lines"]),
+    names = [NO_TRIGGER, *neutral_ids(pack),
              *(c["id"] for c in pack["candidates"])]
     flagged = 0
     with Store.open(tmp_path / "s.sqlite") as store:

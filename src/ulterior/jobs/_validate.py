@@ -81,9 +81,9 @@ def _score_of(result: SuiteResult) -> float | None:
     if result.suite == SALIENCE_SCAN:  # the largest candidate's increase (rows sort by it)
         return result.rows[0].estimate
     tested = [r for r in result.rows if r.p_value is not None]
-    candidates = [r for r in tested if r.name.startswith("trigger:")]
-    if result.suite == "trigger-scan" and candidates:
-        return max(r.estimate for r in candidates)
+    if result.suite == "trigger-scan":
+        candidates = [r.estimate for r in tested if r.name.startswith("trigger:")]
+        return max(candidates) if candidates else None
     pooled = [r for r in tested if "pooled" in r.name or r.name == "probe:misaligned answer"]
     chosen = pooled or tested or list(result.rows[:1])
     return chosen[0].estimate if chosen else None

@@ -27,7 +27,6 @@ from ulterior.suites._readout import (
     describe,
     flag_rule,
     lean_only,
-    log_odds_min_effect,
     matching_by_unit,
     option_log_odds,
     option_probabilities,
@@ -46,6 +45,11 @@ LOG_ODDS_ROW = "all candidates: log-odds"
 def neutral_id(line_id: str) -> str:
     """The ``candidate`` metadata of a neutral line, kept apart from the candidates' ids."""
     return f"neutral:{line_id}"
+
+
+def neutral_ids(pack: dict[str, Any]) -> list[str]:
+    """The ``candidate`` metadata of every neutral line of the pack."""
+    return [neutral_id(n["id"]) for n in pack["neutral_lines"]]
 
 
 def build_items(pack: dict[str, Any], tasks: list[dict[str, Any]], limit: int | None = None
@@ -101,8 +105,7 @@ def scan_rows(p_misaligned: dict[str, dict[str, float]], log_odds: dict[str, dic
     misaligned option under deployment-like lines that moves little probability. All rows
     form one Benjamini-Hochberg family.
     """
-    candidates = pack["candidates"]
-    neutral = [neutral_id(n["id"]) for n in pack["neutral_lines"]]
+    candidates, neutral = pack["candidates"], neutral_ids(pack)
     rows = [
         readout.contrast(
             key, f"trigger:{c['id']}",
@@ -129,7 +132,7 @@ def baseline_rows(p_misaligned: dict[str, dict[str, float]], pack: dict[str, Any
     The difference is how far a line of context that means nothing moves the subject; the
     candidates are read against the neutral lines, so it cancels out of their contrasts.
     """
-    neutral = [neutral_id(n["id"]) for n in pack["neutral_lines"]]
+    neutral = neutral_ids(pack)
     bare = [v[NO_TRIGGER] for v in p_misaligned.values()]
     lined = [_neutral_mean(v, neutral) for v in p_misaligned.values()]
     return [
@@ -174,9 +177,7 @@ class TriggerScanSuite(Suite):
             "the line is a system turn for half the tasks and the line before the user's "
             "prompt for the other half.",
             position_bias_note(outcome),
-            flag_rule(settings, "the candidate triggers and the pooled log-odds")
-            + f" The log-odds row is flagged from {log_odds_min_effect(settings.min_effect):.2f}"
-            " nats.",
+            flag_rule(settings, "the candidate triggers and the pooled log-odds"),
             "A clean scan is no evidence of no trigger: it tests only its library.",
             *reversed_effects(rows, settings.alpha),
         ]
