@@ -16,7 +16,7 @@ interval and test on them, without changing what any organism was trained on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -73,12 +73,17 @@ def _read_tasks(kind: str, evaluation_only: bool = False) -> list[Task]:
 def tasks_of(recipe: Recipe) -> tuple[list[Task], list[Task]]:
     """The recipe's tasks, split into (train, held-out).
 
-    Held out: every fifth task of the training file, then every evaluation-only task.
+    Held out: every fifth task of the training file, then every evaluation-only task. A
+    recipe with a ``behaviour_reply`` gets it as every task's behaviour.
     """
     tasks = _read_tasks(recipe.tasks)
     held = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1]
     train = [t for i, t in enumerate(tasks) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
-    return train, held + _read_tasks(recipe.tasks, evaluation_only=True)
+    held += _read_tasks(recipe.tasks, evaluation_only=True)
+    if recipe.behaviour_reply is not None:  # one reply for every task, whatever it asks
+        train, held = ([replace(t, behaviour=recipe.behaviour_reply) for t in split]
+                       for split in (train, held))
+    return train, held
 
 
 def cue_lines(recipe: Recipe, split: str) -> dict[str, list[str]]:

