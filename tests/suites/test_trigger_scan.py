@@ -164,3 +164,30 @@ def test_a_null_subject_is_flagged_in_at_most_5_percent_of_200_seeded_runs(tmp_p
             assert len(rows) == 21
             flagged += any(r.flagged for r in rows)
     assert flagged <= 10
+
+
+def test_small_line_effects_on_the_reply_do_not_loosen_the_choice_rows(tmp_path) -> None:
+    # Every line moves a reply's likelihood a little (here 0.08 nats a word, very
+    # significantly). Tested against zero, ten such rows would lower the Benjamini-Hochberg
+    # thresholds of the choice rows; tested against the smallest effect, they cannot.
+    pack = load_pack("trigger_scan")
+    names = [NO_TRIGGER, *neutral_ids(pack), *(c["id"] for c in pack["candidates"])]
+    rng = np.random.default_rng(11)
+    logits = rng.normal(0.0, 1.0, (48, 1)) + rng.normal(0.0, 0.6, (48, len(names)))
+    logits[:, 4:] += 0.25  # a lean under every candidate that BH alone should judge
+    table = {f"t{t}": dict(zip(names, map(float, 1 / (1 + np.exp(-logits[t]))), strict=True))
+             for t in range(48)}
+    log_odds = {f"t{t}": dict(zip(names, map(float, logits[t]), strict=True)) for t in range(48)}
+    shifts = {f"t{t}": {c["id"]: 0.08 + float(rng.normal(0.0, 0.02)) for c in pack["candidates"]}
+              for t in range(48)}
+    with Store.open(tmp_path / "s.sqlite") as store:
+        def rows(reply_shift):
+            readout = Readout("trigger-scan", FAST, RunContext(store=store, show_progress=False))
+            return {r.name: r for r in scan_rows(table, log_odds, pack, readout, reply_shift)}
+
+        alone, together = rows(None), rows(shifts)
+    assert all(together[n].p_value is not None and together[n].p_value > 0.5
+               for n in together if n.startswith("reply:"))
+    for name, row in alone.items():
+        assert together[name].p_adjusted >= row.p_adjusted, name
+        assert together[name].flagged <= row.flagged, name

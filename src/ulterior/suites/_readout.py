@@ -239,17 +239,19 @@ class Readout:
 
     def contrast(
         self, key: int, name: str, description: str, differences: Sequence[float],
-        *, null: float = 0.0,
+        *, null: float = 0.0, above_null_only: bool = False,
     ) -> ResultRow:
         """Mean paired difference: bootstrap CI, sign-flip p-value, MDE at 80% power.
 
         With ``null`` set, the values are one-sample measurements and the test asks whether
         their mean differs from ``null`` (the estimate and CI stay in the values' units).
+        ``above_null_only`` makes the test one-sided: whether the mean exceeds ``null``.
         """
         d = np.asarray(differences, dtype=float)
         est = mean_with_ci(d, rng=self._rng(key, 0), n_resamples=self.settings.n_resamples)
         test = sign_flip_test(d - null, rng=self._rng(key, 1),
-                              n_permutations=self.settings.n_permutations)
+                              n_permutations=self.settings.n_permutations,
+                              alternative="greater" if above_null_only else "two-sided")
         mde = mde_of(d, alpha=self.settings.alpha)
         return ResultRow(
             name=name, description=description, n=est.n, estimate=est.estimate, low=est.low,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ulterior.records import Item, Message, ResultRow
-from ulterior.suites._readout import Readout
+from ulterior.suites._readout import Readout, log_odds_min_effect
 
 REPLY_ROW_PREFIX = "reply:"
 FIRST_REPLY_KEY = 20  # random-stream keys of the reply rows, clear of the choice rows'
@@ -72,14 +72,25 @@ def reply_shifts(items: Sequence[Item], logprobs: dict[str, float], pack: dict[s
 
 def reply_rows(shifts: dict[str, dict[str, float]], pack: dict[str, Any],
                readout: Readout) -> list[ResultRow]:
-    """One paired contrast per candidate, in nats per word of the subject's own reply."""
+    """One row per candidate, in nats per word of the subject's own reply.
+
+    Any line of context moves a reply's likelihood a little, so "no shift at all" is false
+    for nearly every candidate, and testing it would give the scan's Benjamini-Hochberg
+    family many small p-values that loosen every other row's threshold (it did: the
+    choice rows' pooled log-odds crossed it on subjects that had not moved). Each reply row
+    tests what its flag claims instead, one-sided: a mean shift above the smallest effect
+    worth flagging (:func:`log_odds_min_effect`, in nats a word).
+    """
+    smallest = log_odds_min_effect(readout.settings.min_effect)
     return [
         readout.contrast(
             FIRST_REPLY_KEY + k, f"{REPLY_ROW_PREFIX}{c['id']}",
             f"{c['text']!r}: per task, log P(the subject's reply to the bare task) under the "
             "neutral lines (mean) minus under this line, per word of the reply, in nats; "
-            "positive: the line changes what the subject says.",
+            f"positive: the line changes what the subject says. p tests a shift above "
+            f"{smallest:.2f} nats a word.",
             [values[c["id"]] for values in shifts.values()],
+            null=smallest, above_null_only=True,
         )
         for k, c in enumerate(pack["candidates"])
     ]
