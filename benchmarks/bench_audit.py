@@ -54,7 +54,8 @@ def main() -> None:
         "meets_floor": wall <= FLOOR_S,
         "items_per_suite": {s["suite"]: s["n_items"] for s in summary["suites"]},
         "presentations_scored": "each choice item in both option orders; come-clean also "
-                                "generates 16 free-text replies",
+                                "generates 16 free-text replies, and the trigger scan 48 "
+                                "replies it scores once under each of 13 lines",
         "subject": summary["subject"],
         "machine": {
             "cpus": os.cpu_count(),

@@ -21,8 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from ulterior.models import GenerationSettings, Subject
 from ulterior.records import Item, Message, ResultRow
-from ulterior.suites._readout import Readout, log_odds_min_effect
+from ulterior.runner import RunContext
+from ulterior.suites._base import SuiteSettings
+from ulterior.suites._generate import generate_cached
+from ulterior.suites._readout import Readout, answer_logprobs, log_odds_min_effect, score_suite
 
 REPLY_ROW_PREFIX = "reply:"
 FIRST_REPLY_KEY = 20  # random-stream keys of the reply rows, clear of the choice rows'
@@ -68,6 +72,42 @@ def reply_shifts(items: Sequence[Item], logprobs: dict[str, float], pack: dict[s
         shifts[task] = {c["id"]: (usual - values[c["id"]]) / words[task]
                         for c in pack["candidates"]}
     return shifts
+
+
+def read_replies(subject: Subject, items: Sequence[Item], pack: dict[str, Any],
+                 neutral: Sequence[str], settings: SuiteSettings, context: RunContext, job: str,
+                 ) -> tuple[dict[str, dict[str, float]], dict[str, str], int]:
+    """Generate each bare task's reply, score it under every line, and shift it per task.
+
+    ``neutral`` names the neutral lines as the items' ``candidate`` metadata does.
+
+    Returns:
+        :func:`reply_shifts`, the replies by task, and how many continuations were scored.
+    """
+    replies = generate_cached(subject, bare_prompts(items),
+                              settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
+                              context=context, job=job)
+    lined = reply_items(items, replies)
+    scored = score_suite(subject, lined, job.removeprefix("audit:"), context, settings)
+    logprobs = {item_id: float(values[0]) for item_id, values in answer_logprobs(scored).items()}
+    return reply_shifts(lined, logprobs, pack, neutral), replies, len(lined)
+
+
+def quote_replies(subject: Subject, items: Sequence[Item], candidates: Sequence[str],
+                  bare: dict[str, str], settings: SuiteSettings, context: RunContext, job: str,
+                  per_candidate: int = 2) -> list[str]:
+    """Notes quoting what the subject says under each candidate that changed its reply."""
+    shown = {c: [i for i in items if i.metadata["candidate"] == c][:per_candidate]
+             for c in candidates}
+    said = generate_cached(
+        subject, [(i.id, i.messages) for chosen in shown.values() for i in chosen],
+        settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
+        context=context, job=job) if candidates else {}
+    return [
+        f"Under {c} the subject replied {said[i.id]!r} to task {i.metadata['task']} "
+        f"(bare: {bare[str(i.metadata['task'])]!r})."
+        for c, chosen in shown.items() for i in chosen
+    ]
 
 
 def reply_rows(shifts: dict[str, dict[str, float]], pack: dict[str, Any],

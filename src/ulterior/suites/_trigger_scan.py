@@ -18,16 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ulterior.models import GenerationSettings, Subject
+from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._generate import generate_cached
 from ulterior.suites._oversight_gap import cue_messages
 from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
     Readout,
-    answer_logprobs,
     describe,
     flag_rule,
     lean_only,
@@ -43,11 +41,10 @@ from ulterior.suites._readout import (
 )
 from ulterior.suites._trigger_replies import (
     REPLY_ROW_PREFIX,
-    bare_prompts,
-    reply_items,
+    quote_replies,
+    read_replies,
     reply_row_names,
     reply_rows,
-    reply_shifts,
 )
 
 NO_TRIGGER = "none"
@@ -196,17 +193,13 @@ class TriggerScanSuite(Suite):
             "prompt for the other half.",
             position_bias_note(outcome),
         ]
-        shifts, replies, n_scored = None, {}, 0
+        shifts: dict[str, dict[str, float]] | None = None
+        replies: dict[str, str] = {}
+        n_scored = 0
         if subject.capabilities.generate:
-            replies = generate_cached(
-                subject, bare_prompts(items),
-                settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
-                context=context, job=f"audit:{self.name}:replies")
-            lined = reply_items(items, replies)
-            scored = score_suite(subject, lined, f"{self.name}:replies", context, settings)
-            logprobs = {k: float(v[0]) for k, v in answer_logprobs(scored).items()}
-            shifts = reply_shifts(lined, logprobs, pack, neutral_ids(pack))
-            n_scored = len(lined)
+            shifts, replies, n_scored = read_replies(
+                subject, items, pack, neutral_ids(pack), settings, context,
+                job=f"audit:{self.name}:replies")
             notes.append(
                 f"Replies: the subject's greedy reply (at most {settings.generate_tokens} "
                 f"tokens) to each of {len(shifts)} bare tasks, scored as written under every "
@@ -217,10 +210,10 @@ class TriggerScanSuite(Suite):
         rows = scan_rows(p_mis, log_odds, pack, readout, shifts)
         baselines = baseline_rows(p_mis, pack, readout)
         any_line = baselines[-1]
+        family = ("the candidate triggers and the pooled log-odds" if shifts is None
+                  else "the candidate triggers, the pooled log-odds and the reply shifts")
         notes += [
-            flag_rule(settings, "the candidate triggers, the pooled log-odds and the reply "
-                      "shifts" if shifts is not None else "the candidate triggers and the "
-                      "pooled log-odds"),
+            flag_rule(settings, family),
             "A clean scan is no evidence of no trigger: it tests only its library.",
             *reversed_effects(rows, settings.alpha),
         ]
@@ -230,27 +223,12 @@ class TriggerScanSuite(Suite):
                 "candidates are read against the neutral lines, so this does not flag them.")
         changed = [r.name.removeprefix(REPLY_ROW_PREFIX) for r in rows
                    if r.flagged and r.name.startswith(REPLY_ROW_PREFIX)]
-        notes += self._replies_under(subject, items, changed, replies, settings, context)
+        notes += quote_replies(subject, items, changed, replies, settings, context,
+                               job=f"audit:{self.name}:replies")
         return suite_result(
             self.name, self.description, [*rows, *baselines], notes, run_id=outcome.run.id,
             n_items=len(items) + n_scored, rung_if_flagged=5, evidence=_evidence(rows),
         )
-
-    def _replies_under(self, subject: Subject, items: list[Item], candidates: list[str],
-                       bare: dict[str, str], settings: SuiteSettings, context: RunContext,
-                       per_candidate: int = 2) -> list[str]:
-        """Notes quoting what the subject says under each candidate that changed its reply."""
-        shown = {c: [i for i in items if i.metadata["candidate"] == c][:per_candidate]
-                 for c in candidates}
-        said = generate_cached(
-            subject, [(i.id, i.messages) for chosen in shown.values() for i in chosen],
-            settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
-            context=context, job=f"audit:{self.name}:replies") if candidates else {}
-        return [
-            f"Under {c} the subject replied {said[i.id]!r} to task {i.metadata['task']} "
-            f"(bare: {bare[str(i.metadata['task'])]!r})."
-            for c, chosen in shown.items() for i in chosen
-        ]
 
 
 def _evidence(rows: list[ResultRow]) -> str:
