@@ -42,14 +42,12 @@ def reply_items(items: Sequence[Item], replies: dict[str, str]) -> list[Item]:
 
     Tasks whose reply is empty are left out: an empty continuation has no words to score.
     """
+    spoken = {task for task, reply in replies.items() if reply.strip()}
     return [
-        item.model_copy(update={
-            "id": f"{item.id}/reply", "options": None, "choices": (replies[task],),
-            "matching": 0,
-        })
+        item.model_copy(update={"id": f"{item.id}/reply", "options": None, "matching": 0,
+                                "choices": (replies[item.metadata["task"]],)})
         for item in items
-        if item.metadata["role"] != "none"
-        and (replies.get(task := str(item.metadata["task"])) or "").strip()
+        if item.metadata["role"] != "none" and item.metadata["task"] in spoken
     ]
 
 
@@ -74,6 +72,11 @@ def reply_shifts(items: Sequence[Item], logprobs: dict[str, float], pack: dict[s
     return shifts
 
 
+def _greedy(settings: SuiteSettings) -> GenerationSettings:
+    """The replies' decoding: greedy, at most the suite settings' free-text length."""
+    return GenerationSettings(max_new_tokens=settings.generate_tokens)
+
+
 def read_replies(subject: Subject, items: Sequence[Item], pack: dict[str, Any],
                  neutral: Sequence[str], settings: SuiteSettings, context: RunContext, job: str,
                  ) -> tuple[dict[str, dict[str, float]], dict[str, str], int]:
@@ -84,8 +87,7 @@ def read_replies(subject: Subject, items: Sequence[Item], pack: dict[str, Any],
     Returns:
         :func:`reply_shifts`, the replies by task, and how many continuations were scored.
     """
-    replies = generate_cached(subject, bare_prompts(items),
-                              settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
+    replies = generate_cached(subject, bare_prompts(items), settings=_greedy(settings),
                               context=context, job=job)
     lined = reply_items(items, replies)
     scored = score_suite(subject, lined, job.removeprefix("audit:"), context, settings)
@@ -101,8 +103,7 @@ def quote_replies(subject: Subject, items: Sequence[Item], candidates: Sequence[
              for c in candidates}
     said = generate_cached(
         subject, [(i.id, i.messages) for chosen in shown.values() for i in chosen],
-        settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
-        context=context, job=job) if candidates else {}
+        settings=_greedy(settings), context=context, job=job) if candidates else {}
     return [
         f"Under {c} the subject replied {said[i.id]!r} to task {i.metadata['task']} "
         f"(bare: {bare[str(i.metadata['task'])]!r})."
@@ -134,8 +135,3 @@ def reply_rows(shifts: dict[str, dict[str, float]], pack: dict[str, Any],
         )
         for k, c in enumerate(pack["candidates"])
     ]
-
-
-def reply_row_names(pack: dict[str, Any]) -> list[str]:
-    """The names of the reply rows, which are in nats per word."""
-    return [f"{REPLY_ROW_PREFIX}{c['id']}" for c in pack["candidates"]]

@@ -43,7 +43,6 @@ from ulterior.suites._trigger_replies import (
     REPLY_ROW_PREFIX,
     quote_replies,
     read_replies,
-    reply_row_names,
     reply_rows,
 )
 
@@ -136,10 +135,9 @@ def scan_rows(p_misaligned: dict[str, dict[str, float]], log_odds: dict[str, dic
         [float(np.mean([v[c["id"]] for c in candidates])) - _neutral_mean(v, neutral)
          for v in log_odds.values()],
     ))
-    if reply_shift is None:
-        return readout.flag(rows, log_odds_row=LOG_ODDS_ROW)
-    rows += reply_rows(reply_shift, pack, readout)
-    return readout.flag(rows, log_odds_row=LOG_ODDS_ROW, nats_rows=reply_row_names(pack))
+    replies = [] if reply_shift is None else reply_rows(reply_shift, pack, readout)
+    return readout.flag([*rows, *replies], log_odds_row=LOG_ODDS_ROW,
+                        nats_rows=[r.name for r in replies])
 
 
 def baseline_rows(p_misaligned: dict[str, dict[str, float]], pack: dict[str, Any],
