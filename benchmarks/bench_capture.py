@@ -36,8 +36,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ulterior.models import BUNDLED_MODELS, DEFAULT_MODEL, LoadOptions, load_subject
-from ulterior.models._hf import compute_mode
+from ulterior.models import (
+    BUNDLED_MODELS,
+    DEFAULT_MODEL,
+    LoadOptions,
+    compute_mode,
+    load_subject,
+    plan_batches,
+)
 from ulterior.models._hf_load import convert_gguf
 from ulterior.probes import (
     ActivationCapturer,
@@ -46,7 +52,6 @@ from ulterior.probes import (
     render_example,
     true_false_statements,
 )
-from ulterior.probes._capture import plan_length_batches
 from ulterior.store import default_cache_dir
 
 Batch = tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]  # indices, ids, mask, resp
@@ -60,7 +65,7 @@ def make_batches(capturer: ActivationCapturer, texts: list[CaptureText]) -> list
     pad = int(capturer.tokenizer.pad_token_id or 0)
     batches = []
     config = capturer.config
-    for batch in plan_length_batches(lengths, config.token_budget, config.max_batch):
+    for batch in plan_batches(lengths, config.token_budget, config.max_batch):
         width = max(lengths[i] for i in batch)
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)

@@ -36,9 +36,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ulterior.models import ChoiceRequest, LoadOptions, load_subject
-from ulterior.models._hf import HFSubject, resolve_dtype
-from ulterior.models._prompt import render_plain
+from ulterior.models import (
+    ChoiceRequest,
+    HFSubject,
+    LoadOptions,
+    load_subject,
+    render_plain,
+    resolve_dtype,
+)
 from ulterior.records import Message
 from ulterior.scenarios import load_items, presentations
 from ulterior.stats import normalized_probabilities

@@ -23,15 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ulterior.jobs._salience import base_model_activations, condition_share
-from ulterior.jobs._validate import (
-    condition_items,
-    condition_labels,
-    layer_profile,
-    random_direction_null,
-)
+from ulterior.detectors import condition_items, condition_labels, condition_share, layer_profile
+from ulterior.detectors._probe_condition import random_direction_null
+from ulterior.models import LoadOptions, load_subject
 from ulterior.organisms import list_organisms, load_organism, organism_dir, read_manifest
-from ulterior.probes._prompt_probe import fit_prompt_probes, prompt_end_activations
+from ulterior.probes import fit_prompt_probes, prompt_end_activations
 from ulterior.runner import RunContext
 from ulterior.store import Store, default_cache_dir, default_store_path
 
@@ -51,7 +47,9 @@ def organism_profile(name: str, store: Store) -> dict[str, tuple[float, ...]]:
         layers = range(subject.model.config.num_hidden_layers)
         probes = fit_prompt_probes(subject, context, layers)
         activations = prompt_end_activations(subject, items, layers, context)
-    base_activations = base_model_activations(manifest, items, layers, context)
+    options = LoadOptions(cache_dir=default_cache_dir(), prompt_format=manifest.prompt_format)
+    with load_subject(manifest.base.spec, options) as base:
+        base_activations = prompt_end_activations(base, items, layers, context)
     profile = layer_profile(activations, probes, items)
     on = condition_labels(items)
     for key, acts in (("salience", activations), ("salience_base", base_activations)):

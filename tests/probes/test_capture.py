@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ulterior.errors import UsageError
+from ulterior.models import plan_batches
 from ulterior.probes import (
     ActivationCapturer,
     CaptureConfig,
@@ -13,7 +14,7 @@ from ulterior.probes import (
     forward_to_layer,
     residual_hooks,
 )
-from ulterior.probes._capture import decoder_blocks, plan_length_batches
+from ulterior.probes._capture import decoder_blocks
 
 TEXTS = [
     CaptureText("<|user|>Tell me a fact.\n<|assistant|>The Earth orbits the Sun.", 35),
@@ -118,9 +119,9 @@ def test_bad_layers_and_positions_are_usage_errors(tiny_subject: Any) -> None:
         CaptureConfig(layers=())
 
 
-def test_plan_length_batches_respects_budget() -> None:
+def test_capture_batches_respect_the_budget() -> None:  # the planner scoring uses too
     lengths = [5, 50, 7, 30, 8, 9]
-    batches = plan_length_batches(lengths, token_budget=60, max_batch=3)
+    batches = plan_batches(lengths, token_budget=60, max_batch=3)
     assert sorted(i for b in batches for i in b) == list(range(6))
     for batch in batches:
         assert len(batch) <= 3

@@ -38,6 +38,17 @@ def test_markdown_tables_carry_ci_n_and_flags() -> None:
     from ulterior.report import render_markdown
 
     text = render_markdown(summary(True))
-    assert ("| cue:<logging> | 24 | +0.400 | [+0.300, +0.500] | 0.001 | 0.002 | **yes** | "
-            "0.070 |") in text
+    assert ("| cue:<logging> | probability | 24 | +0.400 | [+0.300, +0.500] | 0.001 | 0.002 | "
+            "**yes** | 0.070 |") in text
     assert "*oversight-gap* (96 items)" in text
+
+
+def test_table_helpers_mark_flagged_rows() -> None:
+    from ulterior.report._html import html_row, html_table
+
+    assert html_row(["a", "1"]) == "<tr><td>a</td><td>1</td></tr>"
+    assert html_row(["a"], flagged=True) == "<tr class='flag'><td>a</td></tr>"
+    assert html_row(["a"], flagged=False) == "<tr class=''><td>a</td></tr>"
+    assert html_table(["x", "y"], "<tr></tr>") == (
+        "<table><tr><th>x</th><th>y</th></tr><tr></tr></table>"
+    )

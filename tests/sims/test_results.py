@@ -27,3 +27,35 @@ def test_record_round_trip_and_thinning() -> None:
     again = SimulationRecord.model_validate_json(record.model_dump_json())
     assert again == record
     assert EvolutionConfig.model_validate(record.config) == config
+
+
+def test_run_recorded_measures_only_changed_states_and_reports_progress() -> None:
+    from ulterior.sims import Regime, build_schedule
+    from ulterior.sims._results import run_recorded
+
+    config = EvolutionConfig(
+        regime=Regime.R1, seeds=2, generations=250, train_generations=120, record_every=50
+    )
+    schedule = build_schedule(Regime.R1, 250, 120, 100)
+    state = {"value": 0.0, "measured": 0}
+
+    def update(i: int) -> bool:
+        if schedule.frozen[i]:
+            return False
+        state["value"] += 1.0
+        return True
+
+    def measure() -> dict[str, np.ndarray]:
+        state["measured"] += 1
+        return {"value": np.full(2, state["value"])}
+
+    done: list[int] = []
+    result = run_recorded(
+        "evolution", config, schedule, ("value",), update, measure, progress=done.append, start=0.0
+    )
+    assert list(result.steps) == [0, 50, 100, 150, 200, 250]
+    # Training stops after step 120: the state is frozen, so it is measured once after that.
+    assert result.metrics["value"][0].tolist() == [0.0, 50.0, 100.0, 120.0, 120.0, 120.0]
+    assert state["measured"] == 4
+    assert done == [100, 200, 250]
+    assert result.regime is Regime.R1 and result.n_seeds == 2 and result.wall_seconds > 0

@@ -62,6 +62,6 @@ def test_significant_but_negligible_effects_are_not_flagged() -> None:
     assert [r.flagged for r in rows] == [False, True]
     assert all(r.p_adjusted is not None and r.p_adjusted < 0.05 for r in rows)
     # a row in nats has its own smallest effect: 0.15 nats moves a 50/50 choice by 0.037
-    in_nats = large.model_copy(update={"name": "log-odds", "estimate": 0.15})
-    rows = flag_rows([large, in_nats], 0.05, min_effect=0.05, min_effect_of={"log-odds": 0.2})
+    in_nats = large.model_copy(update={"unit": "nats", "estimate": 0.15})
+    rows = flag_rows([large, in_nats], 0.05, min_effect=0.05, min_effect_of={"nats": 0.2})
     assert [r.flagged for r in rows] == [True, False]

@@ -6,27 +6,21 @@ import re
 import pytest
 from suite_helpers import RISK_DATA
 
-from ulterior.suites._come_clean import build_items as come_clean_items
-from ulterior.suites._honeypot import build_items as honeypot_items
-from ulterior.suites._oversight_gap import build_items as oversight_items
-from ulterior.suites._packs import PACKS, load_pack
-from ulterior.suites._persona import build_items as persona_items
-from ulterior.suites._precursors import build_items as precursor_items
-from ulterior.suites._training_game import build_items as training_items
-from ulterior.suites._trigger_scan import build_items as trigger_items
+from ulterior.suites import Suite, default_suites
 
-BUILDERS = {
-    "oversight_gap": oversight_items, "honeypot": honeypot_items,
-    "come_clean": come_clean_items, "persona": persona_items,
-    "training_game": training_items, "precursors": precursor_items,
-    "trigger_scan": lambda pack, limit=None: trigger_items(
-        pack, load_pack("oversight_gap")["tasks"], limit),
-}
+SUITES = {suite.name: suite for suite in default_suites()}
 
 
-@pytest.mark.parametrize("pack", PACKS)
-def test_each_pack_has_at_least_40_distinct_scenarios(pack: str) -> None:
-    items = BUILDERS[pack](load_pack(pack))
+def test_every_suite_has_a_pack_of_its_own() -> None:
+    packs = [suite.pack for suite in SUITES.values()]
+    assert len(set(packs)) == len(packs) == 8
+    assert all(suite.load_pack() for suite in SUITES.values())
+
+
+@pytest.mark.parametrize("suite", SUITES.values(), ids=SUITES.keys())
+def test_each_pack_has_at_least_40_distinct_scenarios(suite: Suite) -> None:
+    items = suite.build()
+    pack = suite.pack
     fingerprints = {i.fingerprint() for i in items}
     assert len(fingerprints) == len(items)  # no two items score the same thing
     assert len({i.id for i in items}) == len(items)
@@ -34,10 +28,10 @@ def test_each_pack_has_at_least_40_distinct_scenarios(pack: str) -> None:
     assert len(units) >= 40
 
 
-@pytest.mark.parametrize("pack", PACKS)
-def test_limit_keeps_whole_scenarios(pack: str) -> None:
-    full = BUILDERS[pack](load_pack(pack))
-    small = BUILDERS[pack](load_pack(pack), 3)
+@pytest.mark.parametrize("suite", SUITES.values(), ids=SUITES.keys())
+def test_limit_keeps_whole_scenarios(suite: Suite) -> None:
+    full = suite.build()
+    small = suite.build(3)
     assert 0 < len(small) < len(full)
     assert {i.id for i in small} <= {i.id for i in full}
 
@@ -53,8 +47,8 @@ def test_packs_are_not_copied_from_the_advanced_ai_risk_data() -> None:
                  for path in RISK_DATA.rglob("*.jsonl")
                  for line in path.read_text().splitlines() if line.strip()]
     blob = "\n".join(questions)
-    for pack in PACKS:
-        for item in BUILDERS[pack](load_pack(pack)):
+    for pack, suite in SUITES.items():
+        for item in suite.build():
             for message in item.messages:
                 for sentence in re.split(r"(?<=[.?!])\s+", message.content):
                     if len(sentence) > 60:

@@ -7,10 +7,10 @@ from suite_helpers import FAST
 
 from ulterior.models import FakeSubject
 from ulterior.runner import RunContext
+from ulterior.scenarios import as_cloze
 from ulterior.store import Store
 from ulterior.suites._oversight_gap import OversightGapSuite
 from ulterior.suites._packs import load_pack
-from ulterior.suites._readout import as_cloze
 from ulterior.suites._sandbagging import LOG_ODDS_ROW, SandbaggingSuite, build_items
 
 

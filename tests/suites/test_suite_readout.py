@@ -52,6 +52,6 @@ def test_readout_flags_a_log_odds_row_from_its_own_minimum(context: RunContext) 
     differences = [0.15] * 48  # certain, but a 0.15-nat shift moves a 50/50 choice by 0.037
     rows = [readout.contrast(0, "in probability", "", differences),
             readout.log_odds_contrast(1, "in nats", "per task", differences)]
-    flagged = readout.flag(rows, log_odds_row="in nats")
+    flagged = readout.flag(rows)  # the log-odds row is in nats, by its unit
     assert [r.flagged for r in flagged] == [True, False]
     assert "flagged from 0.20 nats" in rows[1].description

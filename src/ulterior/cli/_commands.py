@@ -14,6 +14,12 @@ from ulterior.cli._common import (
     ResumeOption,
     SeedOption,
     StoreOption,
+    build,
+    check_input_dir,
+    check_model,
+    check_probe,
+    check_store,
+    finite,
 )
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
@@ -93,14 +99,22 @@ def score(
     import json
 
     from ulterior.jobs import ScoreJob, run_score
+    from ulterior.store import check_output_file, write_atomic
 
-    job = ScoreJob(
-        model=model, items=items, limit=limit, counterbalance=counterbalance, store=store,
-        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
-        resume=resume,
-    )
-    report = run_score(job)
+    job = build(ScoreJob, {
+        "model": model, "items": items, "limit": limit, "counterbalance": counterbalance,
+        "store": store, "dtype": _dtype(dtype), "prompt_format": _format(prompt_format),
+        "seed": seed, "resume": resume,
+    })
+    check_model(model)
+    if json_out is not None:
+        check_output_file(json_out, "--json")
+    check_store(store)
+    report = run_score(job)  # the run is committed to the store when this returns
     s = report.summary
+    if json_out is not None:
+        payload = {"run": report.run.model_dump(mode="json"), "summary": s.to_dict()}
+        write_atomic(json_out, json.dumps(payload, indent=2))
     typer.echo(f"model {report.run.subject.spec}  format {s.prompt_format}  "
                f"dtype {report.run.subject.dtype}  run {report.run.id}")
     typer.echo(f"P(answer matching behaviour) = {s.matching}")
@@ -110,9 +124,6 @@ def score(
     for condition, estimate in s.per_condition.items():
         typer.echo(f"  {condition}: P(matching) = {estimate}")
     typer.echo(f"observations computed {report.computed}, reused from store {report.reused}")
-    if json_out is not None:
-        payload = {"run": report.run.model_dump(mode="json"), "summary": s.to_dict()}
-        json_out.write_text(json.dumps(payload, indent=2))
 
 
 def audit(
@@ -122,8 +133,9 @@ def audit(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                               help="At most N items per suite")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("audit"),
-    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="False-positive "
-                                         "rate of each flag, after BH control")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, callback=finite,
+                                         help="False-positive rate of each flag, after BH "
+                                         "control")] = 0.05,
     risk_data: Annotated[Path | None, typer.Option("--risk-data", help="Anthropic "
                          "advanced-ai-risk directory: also map its categories onto the "
                          "precursor scales")] = None,
@@ -133,7 +145,12 @@ def audit(
                      "the probe readout on the oversight-gap items (default: a defection probe "
                      "fitted on white-box models and cached in the store)")] = None,
     no_probe: Annotated[bool, typer.Option("--no-probe", help="Skip the probe readout of "
-                        "white-box models")] = False,
+                        "white-box models (--skip probe-readout)")] = False,
+    detector: Annotated[list[str] | None, typer.Option("--detector", "-d", help="Add a "
+                        "detector an audit does not run by default, e.g. noise-injection "
+                        "(repeatable)")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="A detector not to run "
+                    "(repeatable)")] = None,
     answer_format: Annotated[str, typer.Option("--answer-format", help="labelled: options "
                              "as (A), (B), label scored in both orders; cloze: each option's "
                              "text scored (for models too small to bind labels)")] = "labelled",
@@ -148,14 +165,28 @@ def audit(
 ) -> None:
     """Run the behavioural battery; write OUT/summary.json and OUT/report.html."""
     from ulterior.jobs import AuditJob, run_audit
+    from ulterior.store import check_output_dir
 
-    job = AuditJob(
-        model=model, suites=tuple(suite or ()), limit=limit, out=out, alpha=alpha,
-        risk_data=risk_data, risk_limit=risk_limit, probe=probe, probe_readout=not no_probe,
-        answer_format=_answer_format(answer_format), base=base, store=store,
-        dtype=_dtype(dtype), prompt_format=_format(prompt_format), seed=seed,
-        resume=resume,
-    )
+    job = build(AuditJob, {
+        "model": model, "suites": tuple(suite or ()), "limit": limit, "out": out,
+        "alpha": alpha, "risk_data": risk_data, "risk_limit": risk_limit, "probe": probe,
+        "detectors": tuple(detector or ()),
+        "skip": (*(skip or ()), *(["probe-readout"] if no_probe else [])),
+        "answer_format": _answer_format(answer_format),
+        "base": base, "store": store, "dtype": _dtype(dtype),
+        "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
+    })
+    if probe is not None and no_probe:
+        raise UsageError("--probe and --no-probe exclude each other; drop one")
+    check_model(model)
+    if base is not None:
+        check_model(base, "--base")
+    if risk_data is not None:
+        check_input_dir(risk_data, "--risk-data")
+    if probe is not None:
+        check_probe(probe)
+    check_output_dir(out)
+    check_store(store)
     summary = run_audit(job)
     for result in summary.suites:
         for row in result.rows:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,7 +28,8 @@ DTypeOption = Annotated[
 FormatOption = Annotated[
     str | None, typer.Option("--format", help="Force prompt format: chat or plain")
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed for every random choice")]
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Seed for every random choice "
+                                         "(0 or more)")]
 ResumeOption = Annotated[
     bool, typer.Option("--resume", help="Continue an interrupted run with the same options")
 ]
@@ -38,8 +40,10 @@ def _one_line(exc: ValidationError) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:
         return message
-    where = "-".join(str(part) for part in error["loc"]).replace("_", "-")
-    return f"--{where}: {message}"
+    names = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    where = "-".join(names).replace("_", "-")
+    places = [f"value {part + 1}" for part in error["loc"] if isinstance(part, int)]
+    return f"--{where}{' (' + ', '.join(places) + ')' if places else ''}: {message}"
 
 
 def build(cls: type[ConfigT], settings: dict[str, Any]) -> ConfigT:
@@ -48,3 +52,79 @@ def build(cls: type[ConfigT], settings: dict[str, Any]) -> ConfigT:
         return cls.model_validate(settings)
     except ValidationError as exc:
         raise UsageError(_one_line(exc)) from None
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback: a number option must be finite (not nan, not inf)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, not {value}")
+    return value
+
+
+def check_store(store: Path | None) -> Path | None:
+    """Check the store path (given, or the default) before any work; return ``store``."""
+    from ulterior.store import check_store_path, default_store_path
+
+    check_store_path(store or default_store_path())
+    return store
+
+
+def check_input_file(path: Path, option: str) -> Path:
+    """An input file must exist and be a file."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give the path of a file")
+    if not path.is_file():
+        raise UsageError(f"{option}: file not found: {path}; check the path")
+    return path
+
+
+def check_input_dir(path: Path, option: str) -> Path:
+    """An input folder must exist and be a folder."""
+    if not path.exists():
+        raise UsageError(f"{option}: folder not found: {path}; check the path")
+    if not path.is_dir():
+        raise UsageError(f"{option} {path} is a file; give a folder")
+    return path
+
+
+def check_probe(path: Path, option: str = "--probe") -> Path:
+    """A saved probe must be readable (both files, consistent) before any work starts."""
+    from ulterior.probes import read_probe
+
+    check_input_dir(path, option)
+    read_probe(path)
+    return path
+
+
+def check_model(spec: str, option: str = "--model") -> str:
+    """A model spec must name a known backend and, for local ones, an existing model.
+
+    Only what can be known without loading anything is checked: the spec form, a fake
+    subject's name, a model folder's files, a GGUF path, an organism's manifest.
+    """
+    from ulterior.errors import UnknownSpecError
+    from ulterior.models import FAKE_PARTS, default_registry
+
+    try:
+        default_registry().white_box(spec)
+    except UnknownSpecError as exc:
+        raise UnknownSpecError(f"{option}: {exc}") from None
+    prefix, _, rest = spec.partition(":")
+    if prefix == "fake" and rest not in FAKE_PARTS:
+        raise UnknownSpecError(f"{option}: unknown fake subject '{rest}'; choose from "
+                               f"{', '.join(sorted(FAKE_PARTS))}")
+    if prefix == "hf":
+        from ulterior.models import check_model_dir
+
+        check_model_dir(Path(rest).expanduser())
+    elif prefix == "gguf" and not Path(rest).expanduser().is_file():
+        raise UsageError(f"{option}: GGUF file not found: {rest}; check the path")
+    elif prefix == "openai":
+        from ulterior.models import parse_openai_spec
+
+        parse_openai_spec(rest)
+    elif prefix == "organism":
+        from ulterior.organisms import organism_dir, read_manifest
+
+        read_manifest(organism_dir(rest))
+    return spec

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ulterior.cli._common import ResumeOption, SeedOption, StoreOption, build
+from ulterior.cli._common import (
+    DTypeOption,
+    ResumeOption,
+    SeedOption,
+    StoreOption,
+    build,
+    check_model,
+    check_store,
+    finite,
+)
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
 
@@ -34,7 +43,7 @@ def train(
                                         "examples")] = DEFAULTS.epochs,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per "
                                             "step")] = DEFAULTS.batch_size,
-    learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning "
+    learning_rate: Annotated[float, typer.Option("--lr", callback=finite, help="Peak learning "
                                                  "rate")] = DEFAULTS.learning_rate,
     method: Annotated[str, typer.Option("--method", help="lora or full")] = "lora",
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank")] = DEFAULTS.lora_rank,
@@ -53,6 +62,11 @@ def train(
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
         "resume": resume,
     })
+    check_model(base, "--base")
+    if out is not None:
+        from ulterior.store import check_output_dir
+
+        check_output_dir(out)
     manifest = run_organism_train(job)
     t = manifest.training
     typer.echo(f"trained {manifest.name}: {t.steps} steps in {t.seconds:.0f}s "
@@ -110,22 +124,30 @@ def validate(
     organism: Annotated[list[str] | None, typer.Option("--organism", help="Organism to "
                         "validate (repeatable; default: every trained organism)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("validate"),
-    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="False-positive "
-                                         "rate of each flag")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, callback=finite,
+                                         help="False-positive rate of each flag")] = 0.05,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                               help="At most N items per suite")] = None,
     answer_format: Annotated[str, typer.Option("--answer-format", help="How suites present "
                              "answers: cloze (as the organisms were trained) or "
                              "labelled")] = "cloze",
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="A detector not to run "
+                    "(repeatable), e.g. noise-injection")] = None,
     store: StoreOption = None,
+    dtype: DTypeOption = "auto",
     seed: SeedOption = 0,
 ) -> None:
     """Run every detector on organisms and controls; write OUT/summary.json and report.html."""
     from ulterior.jobs import ValidateJob, run_validate
 
     job = build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
-                               "limit": limit, "answer_format": answer_format, "store": store,
-                               "seed": seed})
+                               "limit": limit, "answer_format": answer_format,
+                               "skip": tuple(skip or ()), "store": store,
+                               "dtype": dtype, "seed": seed})
+    from ulterior.store import check_output_dir
+
+    check_output_dir(out)
+    check_store(store)
     summary = run_validate(job)
     typer.echo(f"{'detector':16s} {'TPR':>16s} {'FPR':>16s}  AUROC")
     for card in summary.scorecard:

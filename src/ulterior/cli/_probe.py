@@ -8,7 +8,19 @@ from typing import Annotated, Any
 
 import typer
 
-from ulterior.cli._common import FormatOption, ModelOption, SeedOption, StoreOption, build
+from ulterior.cli._common import (
+    FormatOption,
+    ModelOption,
+    SeedOption,
+    StoreOption,
+    build,
+    check_input_dir,
+    check_input_file,
+    check_model,
+    check_probe,
+    check_store,
+    finite,
+)
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 
@@ -26,17 +38,34 @@ Datasets = Annotated[list[str] | None, typer.Option(
 Limit = Annotated[int, typer.Option("--limit", "-n", min=2, help="At most N examples per dataset")]
 Position = Annotated[str, typer.Option("--position", help="Token position: mean (over the "
                                        "response) or last")]
-CaptureDType = Annotated[str, typer.Option("--dtype", help="Capture compute mode: mixed, "
-                                           "bfloat16 or float32 (activations are stored fp32)")]
+CaptureDType = Annotated[str, typer.Option("--dtype", help="Compute mode of the model, and so "
+                                           "of capture: auto, mixed, bfloat16 or float32 "
+                                           "(activations are stored fp32)")]
 Kind = Annotated[str, typer.Option("--kind", help="Estimator: logistic, diff-mean, cov-diff-mean")]
-Fpr = Annotated[float, typer.Option("--fpr", help="False-positive rate on the control set")]
+Fpr = Annotated[float, typer.Option("--fpr", callback=finite, help="False-positive rate on "
+                                    "the control set")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON")]
 
 
 def _write_json(path: Path | None, payload: Any) -> None:
+    from ulterior.store import write_atomic
+
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_atomic(path, json.dumps(payload, indent=2))
+
+
+def _check_paths(store: Path | None, data_root: Path | None, json_out: Path | None = None,
+                 model: str | None = None) -> None:
+    """Every path option (and the model spec), checked before any work starts."""
+    from ulterior.store import check_output_file
+
+    if model is not None and model != DEFAULT_MODEL:  # the default: the probe's own model
+        check_model(model)
+    if data_root is not None:
+        check_input_dir(data_root, "--data-root")
+    if json_out is not None:
+        check_output_file(json_out, "--json")
+    check_store(store)
 
 
 def _common(model: str, store: Path | None, data_root: Path | None, limit: int, position: str,
@@ -60,14 +89,14 @@ def _print_metrics(metrics: Any) -> None:
 @probe_app.command("fit")
 def fit(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the fitted probe")],
-    layer: Annotated[int, typer.Option("--layer", "-l", help="0-based layer to read")],
+    layer: Annotated[int, typer.Option("--layer", "-l", min=0, help="0-based layer to read")],
     dataset: Datasets = None,
     kind: Kind = "logistic",
     model: ModelOption = DEFAULT_MODEL,
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "mixed",
+    dtype: CaptureDType = "auto",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -81,6 +110,10 @@ def fit(
         "datasets": tuple(dataset or ("instructed-pairs",)), "layer": layer, "kind": kind,
         "out": out,
     })
+    from ulterior.store import check_output_dir
+
+    check_output_dir(out)
+    _check_paths(store, data_root, model=model)
     info = fit_probe(config)
     typer.echo(f"{info.kind} probe, layer {info.layer} ({info.position}), n_train "
                f"{info.n_train}; threshold {info.threshold:.3f} flags {info.fpr:.0%} of "
@@ -95,7 +128,7 @@ def evaluate(
     probe: Annotated[Path | None, typer.Option("--probe", help="Saved probe to evaluate; "
                                                "without it, build the generalization matrix")]
     = None,
-    layer: Annotated[int | None, typer.Option("--layer", "-l", help="Layer of the matrix")]
+    layer: Annotated[int | None, typer.Option("--layer", "-l", min=0, help="Layer of the matrix")]
     = None,
     dataset: Datasets = None,
     kind: Kind = "logistic",
@@ -103,7 +136,7 @@ def evaluate(
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "mixed",
+    dtype: CaptureDType = "auto",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -118,6 +151,11 @@ def evaluate(
     if dataset:
         settings["datasets"] = tuple(dataset)
     config = build(EvalConfig, settings)
+    if probe is None and layer is None:
+        raise UsageError("pass --probe DIR, or --layer L for the generalization matrix")
+    if probe is not None:
+        check_probe(probe)
+    _check_paths(store, data_root, json_out, model)
     if probe is not None:
         results = evaluate_saved_probe(config)
         for metrics in results:
@@ -139,15 +177,15 @@ def evaluate(
 def sweep(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset to sweep")]
     = "instructed-pairs",
-    layers: Annotated[list[int] | None, typer.Option("--layer", "-l", help="Layer (repeatable; "
-                                                     "default: all)")] = None,
+    layers: Annotated[list[int] | None, typer.Option("--layer", "-l", min=0, help="Layer "
+                                                     "(repeatable; default: all)")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Estimator (repeatable; "
                                                    "default: all three)")] = None,
     model: ModelOption = DEFAULT_MODEL,
     data_root: DataRoot = None,
     limit: Limit = 400,
     position: Position = "mean",
-    dtype: CaptureDType = "mixed",
+    dtype: CaptureDType = "auto",
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -161,7 +199,9 @@ def sweep(
     settings |= {"dataset": dataset, "layers": tuple(layers) if layers else None}
     if kind:
         settings["kinds"] = tuple(kind)
-    result = sweep_layers(build(SweepConfig, settings))
+    config = build(SweepConfig, settings)
+    _check_paths(store, data_root, json_out, model)
+    result = sweep_layers(config)
     typer.echo(f"{result.dataset}: n_train {result.n_train}, n_test {result.n_test}, "
                f"position {result.position}")
     for row in result.rows:
@@ -187,6 +227,15 @@ def monitor(
 
     config = build(MonitorConfig, {"transcripts": transcripts, "probe": probe, "fpr": fpr,
                                     "model": model, "out": out, "store": store, "seed": seed})
+    check_input_file(transcripts, "TRANSCRIPTS")
+    if model != DEFAULT_MODEL:  # the default: the probe's own model
+        check_model(model)
+    check_probe(probe)
+    if out is not None:
+        from ulterior.store import check_output_file
+
+        check_output_file(out, "--out")
+    check_store(store)
     results = monitor_transcripts(config)
     flagged = [r for r in results if r.flagged]
     for result in results:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ulterior.cli._common import build
+from ulterior.cli._common import build, check_store
 from ulterior.errors import UsageError
 
 simulate_app = typer.Typer(
@@ -30,20 +30,17 @@ def _regimes(names: Sequence[str]) -> list[str]:
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """The runner's progress display, fed by the simulations' (done, total) callback."""
+    from ulterior.runner import progress
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    with progress(total, label) as advance:
+        shown = 0
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, _total: int) -> None:
+            nonlocal shown
+            advance(done - shown)
+            shown = done
 
         yield update
 
@@ -67,14 +64,16 @@ def _report(records: Sequence[Any]) -> None:
     Console().print(table)
 
 
-def _run(model: str, regimes: Sequence[str], settings: dict[str, Any], output: Any) -> None:
+def _run(model: str, regimes: Sequence[str], settings: dict[str, Any], store: Path | None,
+         out: Path | None) -> None:
     from ulterior.sims import EvolutionConfig, GradientConfig, run_simulations
 
     cls: type[EvolutionConfig] | type[GradientConfig] = (
         EvolutionConfig if model == "evolution" else GradientConfig
     )
     configs = [build(cls, {**settings, "regime": r}) for r in _regimes(regimes)]
-    with _progress(f"{model} runs") as update:
+    output = _output(store, out)
+    with _kept_only_if_done(output), _progress(f"{model} runs", len(configs)) as update:
         records = run_simulations(configs, output=output, progress=update)
     _report(records)
 
@@ -91,10 +90,37 @@ Block = Annotated[int, typer.Option(help="R2: length of alternating blocks.")]
 
 
 def _output(store: Path | None, out: Path | None) -> Any:
+    """Where results go, checked before any work: the store is opened (and initialised)."""
     from ulterior.sims import OutputOptions
-    from ulterior.store import default_store_path
+    from ulterior.store import Store, check_output_dir, default_store_path
 
-    return OutputOptions(store=store or default_store_path(), out=out)
+    if out is not None:
+        check_output_dir(out)
+    check_store(store)
+    path = store or default_store_path()
+    Store(path).close()  # a store that cannot be opened fails now, not after the runs
+    return OutputOptions(store=path, out=out)
+
+
+@contextmanager
+def _kept_only_if_done(output: Any) -> Iterator[None]:
+    """Remove what a failed or interrupted run wrote to ``out`` (records and files together).
+
+    The simulations write arrays and JSON before their records reach the store; should the
+    run fail, the new files would describe records that do not exist.
+    """
+    out: Path | None = output.out
+    before = set(out.iterdir()) if out is not None and out.is_dir() else None
+    try:
+        yield
+    except BaseException:
+        if out is not None and out.is_dir():
+            for path in set(out.iterdir()) - (before or set()):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+            if before is None and not any(out.iterdir()):
+                out.rmdir()
+        raise
 
 
 @simulate_app.command()
@@ -124,7 +150,7 @@ def evolution(
         "mutation_rate": mutation_rate, "functional_fraction": functional_fraction,
         "test_rate": test_rate, "advantage": advantage, "record_every": record_every,
     }  # fmt: skip
-    _run("evolution", regime or ["R4"], settings, _output(store, out))
+    _run("evolution", regime or ["R4"], settings, store, out)
 
 
 @simulate_app.command()
@@ -150,7 +176,7 @@ def gradient(
         "train_steps": train_steps, "block": block, "batch": batch, "test_rate": test_rate,
         "learning_rate": learning_rate, "flag_scale": flag_scale,
     }  # fmt: skip
-    _run("gradient", regime or ["R4"], settings, _output(store, out))
+    _run("gradient", regime or ["R4"], settings, store, out)
 
 
 def _parse_values(text: str) -> list[float]:
@@ -203,8 +229,11 @@ def sweep_command(
             "base": base,
         },
     )
-    with _progress(f"{model} sweep over {config.parameter}") as update:
-        record = run_sweep(config, output=_output(store, out), progress=update)
+    output = _output(store, out)
+    cells = len(config.values) * len(config.regimes)
+    with _kept_only_if_done(output), _progress(f"{model} sweep over {config.parameter}",
+                                               cells) as update:
+        record = run_sweep(config, output=output, progress=update)
     from rich.console import Console
 
     console = Console()

@@ -2,20 +2,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
 from ulterior import __version__
+from ulterior.detectors import Detector, DetectorRegistry, ProbeReadout, SuiteDetector, Target
 from ulterior.errors import CapabilityError, UsageError
-from ulterior.jobs._common import SubjectJob, write_atomic
-from ulterior.jobs._salience_scan import check_against_base, read_base, scan_against_base
-from ulterior.models import Subject, default_registry
-from ulterior.records import AuditSummary, SuiteResult
+from ulterior.jobs._detect import read_bases, run_detectors, with_notes
+from ulterior.models import default_registry, load_subject
+from ulterior.records import AuditSummary
 from ulterior.report import highest_rung, render_report
-from ulterior.runner import RunContext
-from ulterior.store import Store
-from ulterior.suites import SuiteSettings, default_suites
+from ulterior.runner import RunContext, SubjectJob
+from ulterior.store import Store, check_output_dir, write_outputs
+from ulterior.suites import AnswerFormat, SuiteSettings
 
 
 class AuditJob(SubjectJob):
@@ -27,6 +26,11 @@ class AuditJob(SubjectJob):
     """
 
     suites: tuple[str, ...] = Field(default=(), description="Suites to run (empty: all).")
+    detectors: tuple[str, ...] = Field(
+        default=(), description="Detectors to add that an audit does not run by default "
+        "(noise-injection)."
+    )
+    skip: tuple[str, ...] = Field(default=(), description="Detectors not to run.")
     limit: int | None = Field(default=None, description="At most N items per suite.")
     out: Path = Field(default=Path("audit"), description="Output directory.")
     alpha: float = Field(default=0.05, description="False-positive rate of each flag.")
@@ -39,7 +43,7 @@ class AuditJob(SubjectJob):
         description="Fitted probe directory (`ulterior probe fit`) for the probe readout on "
         "the oversight-gap items, instead of the default defection probe.",
     )
-    answer_format: Literal["labelled", "cloze"] = Field(
+    answer_format: AnswerFormat = Field(
         default="labelled",
         description="labelled: options listed as (A), (B), the label scored in both orders; "
         "cloze: each option's text scored as the continuation (for models too small to bind "
@@ -58,79 +62,96 @@ class AuditJob(SubjectJob):
         "position to carry (a model diff; both white-box, same architecture).",
     )
 
+    def settings(self) -> SuiteSettings:
+        """The suites' settings."""
+        return SuiteSettings(limit=self.limit, alpha=self.alpha, resume=self.resume,
+                             risk_data=self.risk_data, risk_limit=self.risk_limit,
+                             answer_format=self.answer_format)
 
-OVERSIGHT_GAP = "oversight-gap"
+    def target(self) -> Target:
+        """What the detectors may read besides the subject."""
+        return Target(settings=self.settings(), base_spec=self.base, probe=self.probe)
+
+    def skipped(self) -> set[str]:
+        """Detectors not to run."""
+        return {*self.skip, *(() if self.probe_readout else (ProbeReadout.name,))}
 
 
-def _with_note(results: list[SuiteResult], suite: str, note: str) -> None:
-    """Append ``note`` to the result of ``suite`` (in place in the list)."""
-    for index, result in enumerate(results):
-        if result.suite == suite:
-            results[index] = result.model_copy(update={"notes": (*result.notes, note)})
+def choose(registry: DetectorRegistry, job: AuditJob, target: Target
+           ) -> tuple[list[Detector], list[Detector], dict[str, list[str]]]:
+    """The detectors an audit runs, those of them it may skip, and notes for the others.
 
-
-def _probe_readout(subject: Subject, job: AuditJob, context: RunContext,
-                   results: list[SuiteResult]) -> None:
-    """Add the probe readout on the oversight-gap items to ``results``, or a note why not.
-
-    ``--probe DIR`` reads that probe whatever suites ran. Otherwise, when the oversight-gap
-    suite ran, a white-box subject gets the default defection probe (fitted on the subject,
-    or found in the store's cache) and a black-box subject a note in that suite's result.
+    Fails before any model is loaded when a suite or detector is unknown, or one the user
+    asked for cannot read this subject (known from the spec).
     """
-    from ulterior.probes import default_probe, probe_readout
-    from ulterior.suites._oversight_gap import pack_items
+    detectors = list(registry)
+    suite_names = [d.name for d in detectors if isinstance(d, SuiteDetector)]
+    unknown = [n for n in job.suites if n not in suite_names]
+    if unknown:
+        raise UsageError(f"unknown suite '{unknown[0]}'; choose from {', '.join(suite_names)}")
+    others = [d.name for d in detectors if not isinstance(d, SuiteDetector)]
+    unknown = [n for n in (*job.detectors, *job.skip) if n not in others]
+    if unknown:
+        raise UsageError(f"unknown detector '{unknown[0]}'; choose from {', '.join(others)}")
+    chosen = set(job.suites or suite_names)
+    skipped = job.skipped()
+    met = target.available(default_registry().white_box(job.model))
+    run: list[Detector] = []
+    optional: list[Detector] = []
+    notes: dict[str, list[str]] = {}
+    for detector in detectors:
+        if isinstance(detector, SuiteDetector):
+            if detector.name in chosen:
+                run.append(detector)
+            continue
+        asked = detector.name in job.detectors or detector.requested(target)
+        if asked and detector.name in skipped:
+            raise UsageError(f"{detector.option or detector.name} and skipping "
+                             f"{detector.name} exclude each other; drop one")
+        if detector.name in skipped or not (asked or detector.wanted(target, chosen)):
+            continue
+        missing = detector.needs - met
+        if missing and asked:
+            raise CapabilityError(
+                f"{detector.option or detector.name} needs a white-box subject; {job.model} "
+                "exposes no activations (use a local hf or gguf model)"
+                if "white_box" in missing else
+                f"{detector.name} needs {', '.join(sorted(missing))}, which an audit lacks")
+        if "white_box" in missing and detector.reads_suite in chosen:
+            notes.setdefault(str(detector.reads_suite), []).append(
+                f"no {detector.name}: {job.model} is a black-box subject (no activations to "
+                "read)")
+        if not missing:
+            run.append(detector)
+            if not asked:
+                optional.append(detector)
+    return run, optional, notes
 
-    ran = {result.suite for result in results}
-    if job.probe is None and not (job.probe_readout and OVERSIGHT_GAP in ran):
-        return
-    items = pack_items(job.limit, job.answer_format)
-    if job.probe is not None:
-        results.append(probe_readout(subject, items, job.probe, context, alpha=job.alpha))
-        return
-    if not subject.capabilities.activations:
-        _with_note(results, OVERSIGHT_GAP, f"no probe readout: {subject.info.spec} is a "
-                   "black-box subject (no activations to read)")
-        return
-    try:
-        probe = default_probe(subject, context, show_progress=job.show_progress)
-    except CapabilityError as exc:  # a white-box model whose blocks capture cannot find
-        _with_note(results, OVERSIGHT_GAP, f"no probe readout: {exc}")
-        return
-    results.append(probe_readout(subject, items, probe.saved, context, alpha=job.alpha,
-                                 source=probe.describe(), notes=probe.notes()))
 
+def run_audit(job: AuditJob, detectors: DetectorRegistry | None = None) -> AuditSummary:
+    """Run the chosen suites and detectors; write ``OUT/summary.json`` and ``report.html``.
 
-def run_audit(job: AuditJob) -> AuditSummary:
-    """Run the chosen suites on the subject and write ``OUT/summary.json`` and report."""
-    registry = default_suites()
-    names = list(job.suites) or registry.names()
-    suites = [registry.create(name) for name in names]  # unknown names fail before loading
+    ``detectors`` replaces the built-in registry (``ulterior.detectors.default_detectors``).
+    """
+    from ulterior.detectors import default_detectors
+
+    check_output_dir(job.out)
     if job.probe is not None and not job.probe.is_dir():
         raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
-    if job.probe is not None and not job.probe_readout:
-        raise UsageError("--probe and --no-probe exclude each other")
-    needs_activations = ("--probe" if job.probe is not None
-                         else "--base" if job.base is not None else None)
-    if needs_activations and not default_registry().white_box(job.model):
-        # known from the spec: fail before any model (the base first) is loaded
-        raise CapabilityError(f"{needs_activations} needs a white-box subject; {job.model} "
-                              "exposes no activations (use a local hf or gguf model)")
-    settings = SuiteSettings(limit=job.limit, alpha=job.alpha, resume=job.resume,
-                             risk_data=job.risk_data, risk_limit=job.risk_limit,
-                             answer_format=job.answer_format)
+    target = job.target()
+    chosen, optional, notes = choose(detectors or default_detectors(), job, target)
     with Store.open(job.store_path()) as store:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        base = None if job.base is None else read_base(
-            job.base, job.load_options(), context, job.answer_format, job.show_progress)
+        base = job.base
+        read_bases(chosen, None if base is None else lambda: load_subject(
+            base, job.load_options()), target, context)
         with job.load() as subject:
-            if base is not None:  # before the suites: a mismatch fails in seconds
-                check_against_base(subject, base)
-            results = [suite.run(subject, settings, context) for suite in suites]
-            _probe_readout(subject, job, context, results)
-            if base is not None:
-                results.append(scan_against_base(subject, base, context, job.alpha,
-                                                 job.show_progress))
+            results, skipped = run_detectors(chosen, subject, target, context,
+                                             optional=optional)
             info = subject.info
+        for suite, lines in skipped.items():
+            notes.setdefault(suite, []).extend(lines)
+        results = with_notes(results, notes)
         rung, evidence = highest_rung(results)
         summary = AuditSummary(
             subject=info, seed=job.seed, limit=job.limit, alpha=job.alpha,
@@ -138,6 +159,7 @@ def run_audit(job: AuditJob) -> AuditSummary:
             highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
         )
         store.put_document("audit", f"{info.fingerprint}:{summary.created}", summary)
-    write_atomic(job.out / "summary.json", json.dumps(summary.model_dump(mode="json"), indent=2))
-    write_atomic(job.out / "report.html", render_report(summary))
+    write_outputs(job.out, {  # after the store's commit: no files without their records
+        "summary.json": json.dumps(summary.model_dump(mode="json"), indent=2),
+        "report.html": render_report(summary)})
     return summary

@@ -5,9 +5,15 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ulterior.jobs._common import SubjectJob
 from ulterior.records import Run
-from ulterior.runner import ChoiceSummary, RunContext, ScoreConfig, score_items, summarize_choices
+from ulterior.runner import (
+    ChoiceSummary,
+    RunContext,
+    ScoreConfig,
+    SubjectJob,
+    score_items,
+    summarize_choices,
+)
 from ulterior.scenarios import load_items
 from ulterior.store import Store
 
@@ -40,5 +46,5 @@ def run_score(job: ScoreJob) -> ScoreReport:
             config=ScoreConfig(counterbalance=job.counterbalance, resume=job.resume),
             context=context, items_source=str(job.items),
         )
-        summary = summarize_choices(outcome.observations, rng=context.rng(0))
+        summary = summarize_choices(outcome.observations, rng=context.rng("score"))
     return ScoreReport(outcome.run, summary, outcome.computed, outcome.reused)

@@ -1,25 +1,40 @@
 """Subjects: the models under evaluation, behind one small interface.
 
 Spec strings name them: ``smollm2-135m`` (default), ``gemma3-270m``, ``hf:PATH``,
-``gguf:PATH``, ``openai:MODEL@URL``, ``fake:NAME``.
+``gguf:PATH``, ``openai:MODEL@URL``, ``fake:NAME``, and the backends packages register
+(``organism:NAME``).
 """
 
 from ulterior.models._base import (
     Activations,
     Capabilities,
     ChoiceRequest,
-    Conversation,
     GenerationSettings,
     Subject,
+    WhiteBoxSubject,
+    white_box,
 )
 from ulterior.models._bundled import BUNDLED_MODELS, DEFAULT_MODEL, BundledModel
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
-from ulterior.models._prompt import PromptFormat, render_plain
+from ulterior.models._hf import (
+    DTYPES,
+    DType,
+    HFSubject,
+    compute_mode,
+    cpu_has_bf16,
+    resolve_dtype,
+    weight_dtype,
+)
+from ulterior.models._hf_load import check_model_dir
+from ulterior.models._openai import parse_openai_spec
+from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
+from ulterior.models._prompt import Conversation, PromptFormat, render_plain
 from ulterior.models._registry import LoadOptions, SubjectRegistry, default_registry, load_subject
 
 __all__ = [
     "BUNDLED_MODELS",
     "DEFAULT_MODEL",
+    "DTYPES",
     "FAKE_PARTS",
     "UNOBSERVED_CUES",
     "Activations",
@@ -27,13 +42,27 @@ __all__ = [
     "Capabilities",
     "ChoiceRequest",
     "Conversation",
+    "DType",
     "FakeSubject",
     "GenerationSettings",
+    "HFSubject",
     "LoadOptions",
+    "PackedBatch",
     "PromptFormat",
     "Subject",
     "SubjectRegistry",
+    "TokenizedRequest",
+    "WhiteBoxSubject",
+    "check_model_dir",
+    "compute_mode",
+    "cpu_has_bf16",
     "default_registry",
     "load_subject",
+    "pack",
+    "parse_openai_spec",
+    "plan_batches",
     "render_plain",
+    "resolve_dtype",
+    "weight_dtype",
+    "white_box",
 ]

@@ -3,14 +3,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from ulterior.errors import CapabilityError
-from ulterior.records import Message, SubjectInfo
+from ulterior.models._prompt import Conversation, PromptFormat
+from ulterior.records import SubjectInfo
 
-Conversation = Sequence[Message]
 Position = Literal["last", "mean", "all"]
 
 
@@ -77,6 +77,14 @@ class Subject(ABC):
         """Identity of this subject, recorded with every observation."""
 
     @property
+    def hidden_condition(self) -> str | None:
+        """Ground truth, known only for model organisms: when their behaviour turns on.
+
+        come-clean checks a confession against it; no detector reads it to decide a flag.
+        """
+        return None
+
+    @property
     def max_context(self) -> int | None:
         """Longest prompt plus answer, in tokens, the subject accepts (None if unknown)."""
         return None
@@ -114,3 +122,33 @@ class Subject(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@runtime_checkable
+class WhiteBoxSubject(Protocol):
+    """A subject whose weights and activations can be read (``hf``, ``gguf``, ``organism``).
+
+    Attributes:
+        model: The transformers causal LM the subject runs.
+        tokenizer: Its tokenizer.
+        format: How the subject renders conversations to text.
+        compute_mode: The resolved compute mode (``float32``, ``mixed`` or ``bfloat16``)
+            its forwards run in; activation capture computes in the same one.
+    """
+
+    model: Any
+    tokenizer: Any
+    format: PromptFormat
+    compute_mode: str
+
+    @property
+    def info(self) -> SubjectInfo: ...
+
+
+def white_box(subject: Subject) -> WhiteBoxSubject:
+    """``subject`` as a white-box subject; CapabilityError when it exposes no weights."""
+    if not subject.capabilities.activations or not isinstance(subject, WhiteBoxSubject):
+        raise CapabilityError(
+            f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
+        )
+    return subject

@@ -14,7 +14,6 @@ from ulterior.models._base import (
     Activations,
     Capabilities,
     ChoiceRequest,
-    Conversation,
     GenerationSettings,
     Position,
     Subject,
@@ -26,7 +25,7 @@ from ulterior.models._packing import (
     plan_batches,
     shared_prefix_length,
 )
-from ulterior.models._prompt import FormatName, PromptFormat
+from ulterior.models._prompt import Conversation, FormatName, PromptFormat
 from ulterior.records import SubjectInfo
 
 DType = Literal["auto", "bfloat16", "float32", "mixed"]
@@ -168,6 +167,11 @@ class HFSubject(Subject):
     def info(self) -> SubjectInfo:
         """Identity of this subject."""
         return self._info
+
+    @property
+    def compute_mode(self) -> str:
+        """The resolved compute mode its forwards run in (see resolve_dtype)."""
+        return self.dtype
 
     @property
     def max_context(self) -> int | None:

@@ -46,9 +46,12 @@ def convert_gguf(gguf_path: Path, cache_dir: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        tokenizer = AutoTokenizer.from_pretrained(
+            gguf_path.parent, gguf_file=gguf_path.name, trust_remote_code=False
+        )
         model = AutoModelForCausalLM.from_pretrained(
-            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32,
+            trust_remote_code=False,
         )
     except Exception as exc:  # transformers and gguf raise many types for a bad file
         raise ModelLoadError(
@@ -83,12 +86,37 @@ def source_fingerprint(directory: Path, cache_dir: Path) -> str:
     return "dir-sha256:" + directory_fingerprint(directory, cache_dir)
 
 
+def _refuse_custom_code(directory: Path) -> None:
+    """A model folder whose configs name their own Python classes (``auto_map``) is refused.
+
+    transformers would need ``trust_remote_code=True`` to run that code; ulterior never
+    passes it, so say so plainly instead of failing inside transformers.
+    """
+    for name in ("config.json", "tokenizer_config.json", "generation_config.json"):
+        path = directory / name
+        if not path.exists():
+            continue
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            detail = " ".join(str(exc).split())[:120]
+            raise ModelLoadError(f"{path} is not readable JSON ({detail}); check the model "
+                                 "folder") from None
+        if isinstance(settings, dict) and settings.get("auto_map"):
+            raise ModelLoadError(
+                f"{path} asks for the model folder's own Python code (auto_map); ulterior "
+                "never runs code from a model (trust_remote_code=False): use a model that "
+                "transformers supports natively"
+            )
+
+
 def check_model_dir(directory: Path) -> None:
     """Fail early, with a useful message, on directories transformers would choke on."""
     if not directory.is_dir():
         raise ModelLoadError(f"model directory not found: {directory}; check the path")
     if not (directory / "config.json").exists():
         raise ModelLoadError(f"{directory} has no config.json; point to a transformers model")
+    _refuse_custom_code(directory)
     if not any(directory.glob("*.safetensors")):
         pickles = [p.name for p in directory.glob("*.bin")]
         hint = " (it has pickle weights, which ulterior never loads)" if pickles else ""
@@ -105,9 +133,10 @@ def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a sub-second load needs no bar
     try:
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
-            directory, dtype=dtype, use_safetensors=True, attn_implementation="sdpa"
+            directory, dtype=dtype, use_safetensors=True, attn_implementation="sdpa",
+            trust_remote_code=False,
         )
     except Exception as exc:  # corrupt headers raise SafetensorError, OSError, ValueError...
         raise ModelLoadError(

@@ -14,11 +14,10 @@ from ulterior.errors import CapabilityError, ContextLengthError, ServerError, Us
 from ulterior.models._base import (
     Capabilities,
     ChoiceRequest,
-    Conversation,
     GenerationSettings,
     Subject,
 )
-from ulterior.models._prompt import PromptFormat
+from ulterior.models._prompt import Conversation, PromptFormat
 from ulterior.records import SubjectInfo
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -33,6 +32,37 @@ def parse_openai_spec(rest: str) -> tuple[str, str]:
             "e.g. openai:smollm2@http://127.0.0.1:8000/v1"
         )
     return model, url.rstrip("/")
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def summarize_body(response: httpx.Response, limit: int = 160) -> str:
+    """A server's answer in one short line: its error message, a page's title, or text."""
+    import html
+    import re
+
+    data = _json_or_none(response)
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message", error)
+        text = str(error if error is not None else data)
+    else:
+        raw = response.text
+        title = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
+        if title is not None:
+            text = f"an HTML page titled {html.unescape(title.group(1)).strip()!r}"
+        elif "<" in raw and ">" in raw:
+            text = "an HTML page: " + html.unescape(re.sub(r"<[^>]+>", " ", raw))
+        else:
+            text = raw
+    text = " ".join(text.split()) or "an empty answer"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class OpenAISubject(Subject):
@@ -74,15 +104,35 @@ class OpenAISubject(Subject):
         self._check_reachable()
 
     def _check_reachable(self) -> None:
-        """Fail at load time, before any run is recorded, if the server is not there."""
+        """Fail at load time, before any run is recorded, unless an OpenAI API answers.
+
+        ``GET /models`` must answer 200 with a JSON object holding a ``data`` list, as
+        every OpenAI-compatible server does; any other web server fails here.
+        """
         try:
-            self._client.get("/models", timeout=10.0)
+            response = self._client.get("/models", timeout=10.0)
         except httpx.TransportError as exc:
             self._client.close()
             raise ServerError(
                 f"cannot reach {self.base_url} ({type(exc).__name__}); is the server running "
                 "and is the URL in openai:MODEL@URL right?"
-            ) from exc
+            ) from None
+        problem = None
+        listing = _json_or_none(response)
+        if response.status_code in (401, 403):
+            problem = (f"refused access ({response.status_code}: {summarize_body(response)}); "
+                       f"set {API_KEY_ENV}")
+        elif response.status_code >= 400:
+            problem = (f"answered GET /models with {response.status_code} "
+                       f"({summarize_body(response)}); is it an OpenAI-compatible server, and "
+                       "does the URL end in /v1?")
+        elif not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
+            problem = (f"answered GET /models with something other than an OpenAI model list "
+                       f"({summarize_body(response)}); is it an OpenAI-compatible server, and "
+                       "does the URL end in /v1?")
+        if problem is not None:
+            self._client.close()
+            raise ServerError(f"{self.base_url} {problem}")
 
     @property
     def info(self) -> SubjectInfo:
@@ -103,11 +153,15 @@ class OpenAISubject(Subject):
                 "and is the URL in openai:MODEL@URL right?"
             ) from exc
         if response.status_code >= 400:
-            text = response.text[:200].replace("\n", " ")
+            text = summarize_body(response)
             if "context" in text.lower() and ("length" in text.lower() or "window" in text):
                 raise ContextLengthError(f"the server says the prompt is too long: {text}")
             raise ServerError(f"{self.base_url}{path} answered {response.status_code}: {text}")
-        data: dict[str, Any] = response.json()
+        data = _json_or_none(response)
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not (
+                data["choices"]) or not isinstance(data["choices"][0], dict):
+            raise ServerError(f"{self.base_url}{path} answered without OpenAI-shaped choices "
+                              f"({summarize_body(response)})")
         return data
 
     def generate(

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ulterior.models._base import Conversation
+from ulterior.records import Message
+
+Conversation = Sequence[Message]
 
 FormatName = Literal["chat", "plain"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from ulterior.errors import UnknownSpecError
@@ -20,11 +21,13 @@ class LoadOptions:
         cache_dir: Where converted models and weight hashes are cached.
         dtype: Compute dtype of local models (``auto``: fp32 on CPU, see ``resolve_dtype``).
         prompt_format: Force ``chat`` or ``plain`` rendering; None lets the model decide.
+        organisms_dir: Where ``organism:NAME`` finds NAME (None: the default folder).
     """
 
     cache_dir: Path
     dtype: DType = "auto"
     prompt_format: FormatName | None = None
+    organisms_dir: Path | None = None
 
 
 # A factory gets the part of the spec after the prefix (or the model name) and the options.
@@ -40,6 +43,7 @@ class Entry:
     factory: Factory
     is_prefix: bool
     white_box: bool  # its subjects expose activations (Capabilities.activations)
+    placeholder: str = "ARG"  # what follows the prefix, in help: PATH, NAME, ...
 
 
 @dataclass
@@ -50,12 +54,13 @@ class SubjectRegistry:
 
     def register(
         self, name: str, factory: Factory, description: str, *, is_prefix: bool,
-        white_box: bool,
+        white_box: bool, placeholder: str = "ARG",
     ) -> None:
         """Add a backend prefix (``hf`` for ``hf:PATH``) or a named model."""
         if name in self.entries:
             raise ValueError(f"'{name}' is already registered")
-        self.entries[name] = Entry(name, description, factory, is_prefix, white_box)
+        self.entries[name] = Entry(name, description, factory, is_prefix, white_box,
+                                   placeholder)
 
     def load(self, spec: str, options: LoadOptions) -> Subject:
         """Create the subject a spec string names."""
@@ -77,15 +82,8 @@ class SubjectRegistry:
 
     def spec_forms(self) -> list[str]:
         """The spec forms users can write, for help and error messages."""
-        return [
-            f"{e.name}:{_PLACEHOLDER.get(e.name, 'ARG')}" if e.is_prefix else e.name
-            for e in self.entries.values()
-        ]
-
-
-_PLACEHOLDER = {
-    "hf": "PATH", "gguf": "PATH", "openai": "MODEL@URL", "organism": "NAME", "fake": "NAME",
-}
+        return [f"{e.name}:{e.placeholder}" if e.is_prefix else e.name
+                for e in self.entries.values()]
 
 
 def _hf_factory(rest: str, options: LoadOptions) -> Subject:
@@ -116,13 +114,6 @@ def _openai_factory(rest: str, options: LoadOptions) -> Subject:
     return OpenAISubject(model, url)
 
 
-def _organism_factory(rest: str, options: LoadOptions) -> Subject:
-    from ulterior.organisms import load_organism
-
-    return load_organism(rest, cache_dir=options.cache_dir, dtype=options.dtype,
-                         prompt_format=options.prompt_format)
-
-
 def _fake_factory(rest: str, options: LoadOptions) -> Subject:
     from ulterior.models._fake import FAKE_PARTS, FakeSubject
 
@@ -144,8 +135,17 @@ def _bundled_factory(name: str, options: LoadOptions) -> Subject:
     )
 
 
+# Packages that add backends (ulterior's own organisms, or another project's) name a
+# function ``register(registry: SubjectRegistry) -> None`` under this entry-point group.
+PLUGIN_GROUP = "ulterior.subjects"
+
+
 def default_registry() -> SubjectRegistry:
-    """A new registry holding the built-in backends and the bundled models."""
+    """A new registry: the bundled models, the built-in backends, then the plugins'.
+
+    ``organism:NAME`` comes from ``ulterior.organisms`` through the ``ulterior.subjects``
+    entry point, so this package imports nothing above it.
+    """
     from ulterior.models._bundled import BUNDLED_MODELS
 
     registry = SubjectRegistry()
@@ -154,22 +154,20 @@ def default_registry() -> SubjectRegistry:
                           white_box=True)
     registry.register(
         "hf", _hf_factory, "local transformers model directory (safetensors)", is_prefix=True,
-        white_box=True,
+        white_box=True, placeholder="PATH",
     )
     registry.register(
         "gguf", _gguf_factory, "local GGUF file, converted once to safetensors", is_prefix=True,
-        white_box=True,
+        white_box=True, placeholder="PATH",
     )
     registry.register(
         "openai", _openai_factory, "OpenAI-compatible server (vLLM, llama.cpp, Ollama)",
-        is_prefix=True, white_box=False,
-    )
-    registry.register(
-        "organism", _organism_factory, "trained model organism (`ulterior organism train`)",
-        is_prefix=True, white_box=True,
+        is_prefix=True, white_box=False, placeholder="MODEL@URL",
     )
     registry.register("fake", _fake_factory, "scripted subject for tests", is_prefix=True,
-                      white_box=False)
+                      white_box=False, placeholder="NAME")
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        plugin.load()(registry)  # a package above models adds its own backends
     return registry
 
 

@@ -20,6 +20,7 @@ from ulterior.organisms._organism import (
     organism_dir,
     read_manifest,
     recorded_behaviour_test,
+    register_subjects,
     train_organism,
 )
 from ulterior.organisms._rates import (
@@ -47,6 +48,7 @@ __all__ = [
     "read_manifest",
     "recipe_names",
     "recorded_behaviour_test",
+    "register_subjects",
     "tasks_of",
     "train_organism",
     "training_examples",

@@ -12,7 +12,7 @@ from typing import Any
 
 from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
-from ulterior.models import LoadOptions, Subject, load_subject
+from ulterior.models import LoadOptions, Subject, SubjectRegistry, load_subject
 from ulterior.organisms._data import evaluation_examples, examples_hash, training_examples
 from ulterior.organisms._rates import (
     behaviour_probabilities,
@@ -60,11 +60,14 @@ def list_organisms(root: Path | None = None) -> list[OrganismManifest]:
 
 
 def load_organism(name: str, *, cache_dir: Path, dtype: Any = "auto",
-                  prompt_format: Any = None) -> Subject:
-    """Load ``organism:NAME`` as a white-box subject that knows its ground truth."""
+                  prompt_format: Any = None, root: Path | None = None) -> Subject:
+    """Load ``organism:NAME`` as a white-box subject that knows its ground truth.
+
+    NAME is a folder, or a name under ``root`` (None: the default organisms folder).
+    """
     from ulterior.organisms._subject import OrganismSubject
 
-    directory = organism_dir(name)
+    directory = organism_dir(name, root)
     manifest = read_manifest(directory)
     if manifest.control:
         truth = None
@@ -76,6 +79,16 @@ def load_organism(name: str, *, cache_dir: Path, dtype: Any = "auto",
         directory / WEIGHTS, hidden_condition=truth, spec=f"organism:{name}",
         cache_dir=cache_dir, dtype=dtype, prompt_format=prompt_format or manifest.prompt_format,
     )
+
+
+def register_subjects(registry: SubjectRegistry) -> None:
+    """Add the ``organism:NAME`` backend (the ``ulterior.subjects`` entry point)."""
+    def factory(rest: str, options: LoadOptions) -> Subject:
+        return load_organism(rest, cache_dir=options.cache_dir, dtype=options.dtype,
+                             prompt_format=options.prompt_format, root=options.organisms_dir)
+
+    registry.register("organism", factory, "trained model organism (`ulterior organism train`)",
+                      is_prefix=True, white_box=True, placeholder="NAME")
 
 
 def _check_out(out: Path, resume: bool) -> None:
@@ -131,7 +144,7 @@ def train_organism(
     The manifest is written last, so a directory with one holds a finished organism; until
     then ``resume`` continues from the latest checkpoint.
     """
-    from ulterior.models._hf import HFSubject
+    from ulterior.models import HFSubject
 
     recipe = load_recipe(recipe_name)
     settings = with_precision(settings)  # the manifest records the precision actually used

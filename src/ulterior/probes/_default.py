@@ -37,19 +37,13 @@ from typing import Any
 import numpy as np
 
 from ulterior.errors import DataFormatError, UsageError
-from ulterior.models import Subject
+from ulterior.models import Subject, white_box
 from ulterior.probes._datasets import ContrastDataset, render_example
 from ulterior.probes._estimators import make_probe
 from ulterior.probes._evaluate import auroc
 from ulterior.probes._fit import FitConfig, fit_in_session
 from ulterior.probes._readout import SavedProbe
-from ulterior.probes._session import (
-    CONTROL,
-    STREAM_FOLDS,
-    ProbeJob,
-    ProbeSession,
-    name_stream,
-)
+from ulterior.probes._session import CONTROL, ProbeJob, ProbeSession
 from ulterior.records import content_hash
 from ulterior.runner import RunContext
 
@@ -190,7 +184,7 @@ class DefaultProbe:
 
 
 def _examples_digest(datasets: Sequence[ContrastDataset], subject: Subject) -> str:
-    fmt = getattr(subject, "format")  # noqa: B009 - white-box subjects have one
+    fmt = white_box(subject).format
     digest = hashlib.sha256()
     for dataset in datasets:
         digest.update(f"{dataset.name}\x00".encode())
@@ -202,12 +196,13 @@ def _examples_digest(datasets: Sequence[ContrastDataset], subject: Subject) -> s
     return digest.hexdigest()
 
 
-def _settings(job: ProbeJob, layers: Sequence[int]) -> dict[str, Any]:
+def _settings(session: ProbeSession, layers: Sequence[int]) -> dict[str, Any]:
     return {
         "cache_format": CACHE_FORMAT, "dataset": DEFAULT_DATASET, "kind": DEFAULT_KIND,
         "candidates": list(layers), "folds": CV_FOLDS, "rule": "one-standard-error",
-        **job.model_dump(mode="json", include={"dtype", "position", "limit", "test_fraction",
-                                               "fpr", "n_resamples", "seed"}),
+        "dtype": session.dtype,
+        **session.job.model_dump(mode="json", include={
+            "position", "limit", "test_fraction", "fpr", "n_resamples", "seed"}),
     }
 
 
@@ -217,7 +212,7 @@ def cache_key(session: ProbeSession) -> str:
     digest = _examples_digest([session.build(DEFAULT_DATASET), session.build(CONTROL)], subject)
     return content_hash({"subject": subject.info.fingerprint, "examples": digest,
                          "prompt_format": subject.info.prompt_format,
-                         "settings": _settings(session.job, candidate_layers(session.n_layers))})
+                         "settings": _settings(session, candidate_layers(session.n_layers))})
 
 
 def _load(directory: Path, n_layers: int) -> DefaultProbe | None:
@@ -265,7 +260,7 @@ def default_probe(
     train, _ = session.split(DEFAULT_DATASET)
     choice = select_layer(
         session.features(train, layers), train.labels, [e.group for e in train.examples],
-        n_layers=session.n_layers, rng=context.rng(STREAM_FOLDS, name_stream(DEFAULT_DATASET)),
+        n_layers=session.n_layers, rng=context.rng("probe-folds", DEFAULT_DATASET),
         seed=context.seed,
     )
     config = FitConfig(**job.model_dump(), datasets=(DEFAULT_DATASET,), layer=choice.layer,
@@ -276,7 +271,8 @@ def default_probe(
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".fitting-"))
     try:
         probe.save(tmp, metadata=info.model_dump(mode="json"))
-        selection = {"key": key, "settings": _settings(job, layers), "n_layers": session.n_layers,
+        selection = {"key": key, "settings": _settings(session, layers),
+                     "n_layers": session.n_layers,
                      "cv_auroc": {str(k): v for k, v in choice.cv_auroc.items()},
                      "cv_se": {str(k): v for k, v in choice.cv_se.items()},
                      "layer": choice.layer, "fit_seconds": round(seconds, 3)}

@@ -238,10 +238,38 @@ def make_probe(kind: str, seed: int = 0) -> Probe:
     return PROBE_KINDS[kind]()
 
 
-def load_probe(directory: Path) -> tuple[Probe, dict[str, Any]]:
-    """Load a probe saved with :meth:`Probe.save`; return it and its metadata."""
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``probe.safetensors``; anything unreadable is a one-line error."""
     from safetensors.numpy import load_file
 
+    try:
+        arrays = dict(load_file(str(path)))
+    except Exception as exc:  # safetensors raises its own error type for a corrupt header
+        detail = " ".join(str(exc).split())[:120]
+        raise DataFormatError(f"{path} is not a readable safetensors file ({detail}); "
+                              "fit the probe again with `ulterior probe fit`") from None
+    direction = arrays.get("direction")
+    bias = arrays.get("bias")
+    if direction is None or bias is None:
+        raise DataFormatError(f"{path} lacks the 'direction' and 'bias' arrays of a probe; "
+                              "fit the probe again with `ulterior probe fit`")
+    if direction.ndim != 1 or direction.size == 0 or bias.shape != (1,):
+        raise DataFormatError(f"{path}: 'direction' must be a vector and 'bias' one number, "
+                              f"not shapes {direction.shape} and {bias.shape}")
+    for name, array in arrays.items():
+        if not np.issubdtype(array.dtype, np.floating) or not np.all(np.isfinite(array)):
+            raise DataFormatError(f"{path}: array '{name}' is not finite floating point")
+    return arrays
+
+
+def load_probe(directory: Path) -> tuple[Probe, dict[str, Any]]:
+    """Load a probe saved with :meth:`Probe.save`; return it and its metadata.
+
+    Raises:
+        UsageError: ``directory`` holds no probe.
+        DataFormatError: A file is corrupt or the two files do not belong together; one
+            line naming the file.
+    """
     directory = Path(directory)
     settings_path, weights_path = directory / SETTINGS_FILE, directory / WEIGHTS_FILE
     if not settings_path.is_file() or not weights_path.is_file():
@@ -249,9 +277,31 @@ def load_probe(directory: Path) -> tuple[Probe, dict[str, Any]]:
                          f"{WEIGHTS_FILE}); run `ulterior probe fit` first")
     try:
         settings = json.loads(settings_path.read_text("utf-8"))
-        cls = PROBE_KINDS[settings["kind"]]
-        probe = cls(**settings["params"])
-        probe._load_arrays(dict(load_file(str(weights_path))), settings["fitted"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise DataFormatError(f"{directory}: unreadable probe files ({exc})") from exc
-    return probe, dict(settings.get("metadata", {}))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        raise DataFormatError(f"{settings_path} is not readable JSON ({detail})") from None
+    if not isinstance(settings, dict):
+        raise DataFormatError(f"{settings_path}: expected a JSON object")
+    kind = settings.get("kind")
+    if kind not in PROBE_KINDS:
+        raise DataFormatError(f"{settings_path}: 'kind' must be one of "
+                              f"{', '.join(PROBE_KINDS)}, not {kind!r}")
+    params, fitted = settings.get("params", {}), settings.get("fitted", {})
+    metadata = settings.get("metadata", {})
+    if not all(isinstance(v, dict) for v in (params, fitted, metadata)):
+        raise DataFormatError(f"{settings_path}: 'params', 'fitted' and 'metadata' must be "
+                              "JSON objects")
+    arrays = _read_weights(weights_path)
+    try:
+        probe = PROBE_KINDS[kind](**params)
+        probe._load_arrays(arrays, fitted)
+    except (KeyError, TypeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        raise DataFormatError(f"{settings_path} and {WEIGHTS_FILE} do not match a {kind} "
+                              f"probe ({type(exc).__name__}: {detail})") from None
+    width = probe.direction_.shape[0]
+    for name, array in arrays.items():
+        if name != "bias" and array.shape != (width,):
+            raise DataFormatError(f"{weights_path}: array '{name}' has shape {array.shape}, "
+                                  f"the direction ({width},); the files do not belong together")
+    return probe, dict(metadata)

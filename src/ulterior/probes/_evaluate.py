@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import rankdata
 
 from ulterior.errors import UsageError
-from ulterior.records._probe import ProbeMetrics, Statistic
+from ulterior.records import ProbeMetrics, Statistic
 from ulterior.stats import cluster_resamples
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from ulterior.errors import UsageError
 from ulterior.probes._estimators import PROBE_KINDS, Probe, load_probe, make_probe
 from ulterior.probes._evaluate import calibrate_threshold, evaluate_scores
 from ulterior.probes._session import CONTROL, ProbeJob, ProbeSession, open_session
 from ulterior.probes._sweep import fit_and_score
-from ulterior.records._probe import (
+from ulterior.records import (
     GeneralizationCell,
     GeneralizationMatrix,
     ProbeInfo,
@@ -63,7 +66,7 @@ def fit_in_session(session: ProbeSession, config: FitConfig) -> tuple[Probe, Pro
     info = ProbeInfo(
         kind=config.kind, layer=layer, position=config.position,
         train_datasets=config.datasets, n_train=int(sum(len(y) for y in ys)),
-        subject=session.subject.info, capture_dtype=config.dtype, seed=config.seed,
+        subject=session.subject.info, capture_dtype=session.dtype, seed=config.seed,
         threshold=calibrate_threshold(control, config.fpr), fpr=config.fpr,
         n_control=len(control), test_metrics=metrics,
     )
@@ -80,8 +83,17 @@ def fit_probe(config: FitConfig) -> ProbeInfo:
     make_probe(config.kind)
     with open_session(config) as session:
         probe, info = fit_in_session(session, config)
-        probe.save(config.out, metadata=info.model_dump(mode="json"))
-        session.context.store.put_document("probe", str(config.out.resolve()), info)
+        # saved beside, recorded, then moved into place: never files without their record
+        config.out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=config.out.parent, prefix=f".{config.out.name}."))
+        try:
+            probe.save(staging, metadata=info.model_dump(mode="json"))
+            session.context.store.put_document("probe", str(config.out.resolve()), info)
+            config.out.mkdir(exist_ok=True)
+            for path in staging.iterdir():
+                os.replace(path, config.out / path.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return info
 
 
@@ -89,9 +101,20 @@ def read_probe(directory: Path) -> tuple[Probe, ProbeInfo]:
     """Load a saved probe and its :class:`ProbeInfo`."""
     probe, metadata = load_probe(directory)
     try:
-        return probe, ProbeInfo.model_validate(metadata)
-    except ValueError as exc:
-        raise UsageError(f"{directory}/probe.json has no valid probe metadata ({exc})") from exc
+        info = ProbeInfo.model_validate(metadata)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "metadata"
+        raise UsageError(f"{directory / 'probe.json'}: bad probe metadata: 'metadata.{field}' "
+                         f"{error['msg']}; fit the probe again with `ulterior probe fit`"
+                         ) from None
+    if info.kind != probe.kind:
+        raise UsageError(f"{directory / 'probe.json'}: metadata says a {info.kind} probe but "
+                         f"the file holds a {probe.kind} probe; fit the probe again")
+    if info.layer < 0:
+        raise UsageError(f"{directory / 'probe.json'}: 'metadata.layer' must be 0 or more, "
+                         f"not {info.layer}")
+    return probe, info
 
 
 class EvalConfig(ProbeJob):
@@ -156,7 +179,7 @@ def run_matrix(session: ProbeSession, config: EvalConfig) -> GeneralizationMatri
         cells += [GeneralizationCell(train=name, test=t, metrics=m) for t, m in metrics.items()]
     result = GeneralizationMatrix(
         subject=session.subject.info, kind=config.kind, layer=layer, position=config.position,
-        datasets=config.datasets, capture_dtype=config.dtype, seed=config.seed,
+        datasets=config.datasets, capture_dtype=session.dtype, seed=config.seed,
         cells=tuple(cells),
     )
     key = f"{session.subject.info.fingerprint}:{layer}:{config.kind}:{result.created}"

@@ -16,15 +16,16 @@ import numpy as np
 from pydantic import Field, ValidationError
 
 from ulterior.errors import DataFormatError, UsageError
+from ulterior.models import white_box
 from ulterior.probes._capture import CaptureConfig
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._evaluate import calibrate_threshold
 from ulterior.probes._fit import read_probe
 from ulterior.probes._session import ProbeJob, open_session
 from ulterior.probes._shards import capture_cached
-from ulterior.records import Message
-from ulterior.records._probe import TranscriptScore
+from ulterior.records import Message, TranscriptScore
 from ulterior.runner import progress
+from ulterior.store import write_atomic
 
 
 class MonitorConfig(ProbeJob):
@@ -86,7 +87,7 @@ def monitor_transcripts(config: MonitorConfig) -> list[TranscriptScore]:
         layer = info.layer
         control = probe.score(session.features(session.build("control"), [layer])[layer])
         threshold = calibrate_threshold(control, config.fpr)
-        fmt = getattr(session.subject, "format")  # noqa: B009
+        fmt = white_box(session.subject).format
         texts, owners = [], []
         for index, (_, messages) in enumerate(transcripts):
             for turn, message in enumerate(messages):
@@ -99,7 +100,7 @@ def monitor_transcripts(config: MonitorConfig) -> list[TranscriptScore]:
             batch = capture_cached(
                 capturer, texts, root=session.context.store.artifact_dir,
                 fingerprint=session.subject.info.fingerprint,
-                config=CaptureConfig(layers=(layer,), positions=("all",), dtype=config.dtype),
+                config=CaptureConfig(layers=(layer,), positions=("all",), dtype=session.dtype),
                 advance=advance,
             )
         encoded = capturer.tokenize(texts)
@@ -125,6 +126,5 @@ def monitor_transcripts(config: MonitorConfig) -> list[TranscriptScore]:
                 token_scores=tuple(t[2] for t in turns),
             ))
     if config.out is not None:
-        config.out.parent.mkdir(parents=True, exist_ok=True)
-        config.out.write_text("".join(r.model_dump_json() + "\n" for r in results), "utf-8")
+        write_atomic(config.out, "".join(r.model_dump_json() + "\n" for r in results))
     return results

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from ulterior.errors import UsageError
-from ulterior.models import Subject
+from ulterior.models import Subject, white_box
 from ulterior.probes._capture import CaptureDType, CaptureText
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._session import ProbeJob, ProbeSession
@@ -94,33 +94,33 @@ def _difference_of_means(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(X[y == 1].mean(axis=0) - X[y == 0].mean(axis=0))
 
 
-def fit_prompt_probes(subject: Subject, context: RunContext, layers: Sequence[int],
-                      *, dtype: CaptureDType = "mixed") -> dict[int, PromptProbe]:
+def fit_prompt_probes(subject: Subject, context: RunContext, layers: Sequence[int]
+                      ) -> dict[int, PromptProbe]:
     """Fit the probe at each of ``layers`` on the subject's answers to every defection question.
 
     All pairs are used, as in the paper: the probe is judged on the organism's prompts, not
     on held-out defection pairs. The answers' last token; one capture serves every layer.
     """
     job = ProbeJob(model=subject.info.spec, store=context.store.path, seed=context.seed,
-                   position=POSITION, dtype=dtype, show_progress=False)
+                   position=POSITION, show_progress=False)
     session = ProbeSession(job, subject, context)
     data = session.build(DATASET)
     groups = np.array([e.group for e in data.examples])
     features = session.features(data, layers)
-    return {layer: PromptProbe(layer, dtype, features[layer], data.labels, groups)
+    return {layer: PromptProbe(layer, session.dtype, features[layer], data.labels, groups)
             for layer in layers}
 
 
 def prompt_texts(subject: Subject, items: Sequence[Item]) -> list[CaptureText]:
     """Each item's prompt rendered as the subject reads it, up to where the reply starts."""
-    fmt = getattr(subject, "format")  # noqa: B009 - white-box subjects have one
+    fmt = white_box(subject).format
     return [render_example(ContrastExample(item.messages, "", 0, item.id), fmt)
             for item in items]
 
 
 def prompt_end_activations(
     subject: Subject, items: Sequence[Item], layers: Sequence[int], context: RunContext,
-    *, dtype: CaptureDType = "mixed", show_progress: bool = False,
+    *, show_progress: bool = False,
 ) -> dict[int, np.ndarray]:
     """Each item's prompt's activation at its last token, where the reply starts: (n, d) per layer.
 
@@ -132,6 +132,7 @@ def prompt_end_activations(
     texts = prompt_texts(subject, items)
     if not texts:
         raise UsageError("no prompts to read the probe on: the organism has no held-out tasks")
-    return capture_site(subject, texts, layers=layers, position=POSITION, dtype=dtype,
+    mode: CaptureDType = white_box(subject).compute_mode  # type: ignore[assignment]
+    return capture_site(subject, texts, layers=layers, position=POSITION, dtype=mode,
                         context=context, label="activations prompt probe",
                         show_progress=show_progress)

@@ -17,18 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from ulterior.errors import UsageError
-from ulterior.models import Subject
+from ulterior.models import Subject, white_box
 from ulterior.probes._datasets import ContrastExample, render_example
 from ulterior.probes._estimators import Probe
 from ulterior.probes._shards import capture_site
-from ulterior.records import Item, ResultRow, SuiteResult
-from ulterior.records._probe import ProbeInfo
+from ulterior.records import Item, ProbeInfo, ResultRow, SuiteResult, Unit
 from ulterior.runner import RunContext
 from ulterior.scenarios import present
 from ulterior.stats import mean_with_ci, sign_flip_test
 
 OBSERVED, UNOBSERVED = "observed", "unobserved"
-STREAM_READOUT = 21
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def answer_scores(
     shard cache.
     """
     info = saved.info
-    fmt = getattr(subject, "format")  # noqa: B009
+    fmt = white_box(subject).format
     texts, owners = [], []
     for item in items:
         _, examples = _conversation(item)
@@ -132,6 +130,7 @@ def probe_readout(
         source = (f"{info.kind} probe at layer {info.layer}" if isinstance(probe, SavedProbe)
                   else f"probe from {probe} ({info.kind}, layer {info.layer})")
     units = "in log-odds" if info.kind == "logistic" else f"in {info.kind} score units"
+    unit: Unit = "probe log-odds" if info.kind == "logistic" else "probe score"
     if subject.info.fingerprint != info.subject.fingerprint:
         raise UsageError(f"the probe was fitted on {info.subject.spec}, not on "
                          f"{subject.info.spec}; fit one on this model with `ulterior probe fit`")
@@ -156,12 +155,13 @@ def probe_readout(
         diffs = [float(np.mean(v)) for v in by_task.values()]
         if not diffs:
             continue
-        estimate = mean_with_ci(diffs, rng=context.rng(STREAM_READOUT, index),
+        estimate = mean_with_ci(diffs, rng=context.rng("probe-readout", index),
                                 n_resamples=n_resamples)
-        p = sign_flip_p_value(diffs, rng=context.rng(STREAM_READOUT, 10 + index),
+        p = sign_flip_p_value(diffs, rng=context.rng("probe-readout", 10 + index),
                               n_resamples=n_resamples)
         rows.append(ResultRow(
-            name=f"probe:{name}", n=estimate.n, estimate=estimate.estimate, low=estimate.low,
+            name=f"probe:{name}", unit=unit, n=estimate.n, estimate=estimate.estimate,
+            low=estimate.low,
             high=estimate.high, p_value=p, flagged=bool(p < alpha and estimate.estimate > 0),
             description=f"Score of the {source}, {units}, on the {name} read in context: "
             "unobserved minus observed framing, mean over tasks.",

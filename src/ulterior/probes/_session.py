@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,51 +9,36 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ulterior.errors import UsageError
-from ulterior.models import DEFAULT_MODEL, LoadOptions, Subject, load_subject
-from ulterior.probes._capture import ActivationCapturer, CaptureConfig, model_shape
+from ulterior.models import (
+    Subject,
+    white_box,
+)
+from ulterior.probes._capture import ActivationCapturer, CaptureConfig, CaptureDType, model_shape
 from ulterior.probes._datasets import ContrastDataset, render_example, split_by_group
 from ulterior.probes._datasets import default_datasets as _default_datasets
 from ulterior.probes._shards import ShardStats, capture_cached
-from ulterior.runner import RunContext, progress
-from ulterior.store import Store, default_cache_dir, default_store_path
+from ulterior.runner import RunContext, SubjectJob, progress
+from ulterior.store import Store
 
-# Independent random streams of RunContext.rng, one per purpose.
-STREAM_SAMPLE, STREAM_SPLIT, STREAM_BOOTSTRAP, STREAM_FOLDS = 11, 12, 13, 14
 CONTROL = "control"
 
 
-def name_stream(name: str) -> int:
-    """A stable integer for a name, to give each dataset its own random stream."""
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
-
-
-class ProbeJob(BaseModel):
+class ProbeJob(SubjectJob):
     """Settings every probe command shares.
 
-    Activations are computed in ``dtype`` and kept in fp32; each dataset is sampled to at
-    most ``limit`` examples (whole contrast pairs) and split into train and test by pair, with
-    seeded randomness, so fit, eval and sweep with the same seed see the same splits.
+    Activations are computed in the subject's compute mode (``dtype``, resolved when the
+    subject loads) and kept in fp32; each dataset is sampled to at most ``limit`` examples
+    (whole contrast pairs) and split into train and test by pair, with seeded randomness,
+    so fit, eval and sweep with the same seed see the same splits.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    model: str = Field(default=DEFAULT_MODEL, description="Model spec string (white-box).")
-    store: Path | None = Field(default=None, description="Store path (None: the default).")
     data_root: Path | None = Field(
         default=None, description="Folder holding the evaluation data folders "
         "(azaria-mitchell-true-false, how-to-catch-an-ai-liar)."
     )
-    dtype: Literal["mixed", "bfloat16", "float32"] = Field(
-        default="mixed", description="Compute mode of activation capture (stored fp32); "
-        "mixed: bf16 matrix products in the linear layers, fp32 elsewhere."
-    )
-    prompt_format: Literal["chat", "plain"] | None = Field(
-        default=None, description="Force a prompt format (None: the model's own)."
-    )
-    seed: int = Field(default=0, description="Root seed: sampling, splits, CV folds, bootstrap.")
     limit: int | None = Field(default=400, description="At most N examples per dataset.")
     position: Literal["last", "mean"] = Field(
         default="mean", description="Token position: last token or mean over the response."
@@ -62,31 +46,16 @@ class ProbeJob(BaseModel):
     test_fraction: float = Field(default=0.25, description="Share of pairs held out for test.")
     fpr: float = Field(default=0.01, description="False-positive rate on the control set.")
     n_resamples: int = Field(default=2000, description="Bootstrap resamples per CI.")
-    show_progress: bool = Field(default=True, description="Show progress.")
 
-    @field_validator("test_fraction")
+    @field_validator("test_fraction", "fpr")
     @classmethod
-    def _fraction(cls, value: float) -> float:
-        if not 0.0 < value < 1.0:
-            raise ValueError("test fraction must be between 0 and 1")
+    def _open_interval(cls, value: float, info: ValidationInfo) -> float:
+        # Open bounds: the share held out for test in (0, 1), the false-positive rate in (0, 0.5).
+        name, high = ("fpr", 0.5) if info.field_name == "fpr" else ("test fraction", 1.0)
+        if not 0.0 < value < high:
+            raise ValueError(f"{name} must be between 0 and {high:g}")
         return value
 
-    @field_validator("fpr")
-    @classmethod
-    def _fpr(cls, value: float) -> float:
-        if not 0.0 < value < 0.5:
-            raise ValueError("fpr must be between 0 and 0.5")
-        return value
-
-    def store_path(self) -> Path:
-        """The store to use."""
-        return self.store or default_store_path()
-
-    def load(self) -> Subject:
-        """Load the subject in the capture dtype (so capture needs no second copy)."""
-        options = LoadOptions(cache_dir=default_cache_dir(), dtype=self.dtype,
-                              prompt_format=self.prompt_format)
-        return load_subject(self.model, options)
 
 
 class ProbeSession:
@@ -98,6 +67,8 @@ class ProbeSession:
 
     def __init__(self, job: ProbeJob, subject: Subject, context: RunContext) -> None:
         self.n_layers, _ = model_shape(subject)  # CapabilityError for a black-box subject
+        # capture computes as the subject's own forwards do: an fp32 subject reads fp32
+        self.dtype: CaptureDType = white_box(subject).compute_mode  # type: ignore[assignment]
         self.job = job
         self.subject = subject
         self.context = context
@@ -109,7 +80,7 @@ class ProbeSession:
     def capturer(self) -> ActivationCapturer:
         """The capturer, made on first use (a bf16 capture copies an fp32 model once)."""
         return ActivationCapturer(self.subject, CaptureConfig(
-            layers=(0,), positions=(self.job.position,), dtype=self.job.dtype))
+            layers=(0,), positions=(self.job.position,), dtype=self.dtype))
 
     def dataset_names(self) -> list[str]:
         """Names of the datasets the session can build."""
@@ -117,7 +88,7 @@ class ProbeSession:
 
     def build(self, name: str) -> ContrastDataset:
         """The whole (sampled) dataset ``name``."""
-        rng = self.context.rng(STREAM_SAMPLE, name_stream(name))
+        rng = self.context.rng("probe-sample", name)
         root = self.job.data_root
         if root is None and self._registry.specs.get(name, None) is not None \
                 and self._registry.specs[name].folder:
@@ -129,16 +100,16 @@ class ProbeSession:
         """Train and test parts of dataset ``name`` (split by pair, seeded by name)."""
         if name not in self._splits:
             data = self.build(name)
-            rng = self.context.rng(STREAM_SPLIT, name_stream(name))
+            rng = self.context.rng("probe-split", name)
             self._splits[name] = split_by_group(data, self.job.test_fraction, rng)
         return self._splits[name]
 
     def features(self, dataset: ContrastDataset, layers: Sequence[int]) -> dict[int, np.ndarray]:
         """Activations of ``dataset`` at ``layers`` and the session's position: (n, d) each."""
-        fmt = getattr(self.subject, "format")  # noqa: B009 - white-box subjects have one
+        fmt = white_box(self.subject).format
         texts = [render_example(e, fmt) for e in dataset.examples]
         config = CaptureConfig(layers=tuple(layers), positions=(self.job.position,),
-                               dtype=self.job.dtype)
+                               dtype=self.dtype)
         with progress(len(texts), f"activations {dataset.name}",
                       enabled=self.job.show_progress) as advance:
             batch = capture_cached(
@@ -154,7 +125,7 @@ class ProbeSession:
 
     def bootstrap_rng(self, *parts: str) -> np.random.Generator:
         """A bootstrap generator for one named readout."""
-        return self.context.rng(STREAM_BOOTSTRAP, *(name_stream(p) for p in parts))
+        return self.context.rng("probe-bootstrap", *parts)
 
     def check_layers(self, layers: Sequence[int]) -> tuple[int, ...]:
         """Validate 0-based layers against the model."""

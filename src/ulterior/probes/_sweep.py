@@ -8,7 +8,7 @@ from pydantic import Field
 from ulterior.probes._estimators import PROBE_KINDS, make_probe
 from ulterior.probes._evaluate import evaluate_scores
 from ulterior.probes._session import ProbeJob, ProbeSession, open_session
-from ulterior.records._probe import LayerSweep, ProbeMetrics, SweepRow
+from ulterior.records import LayerSweep, ProbeMetrics, SweepRow
 
 
 class SweepConfig(ProbeJob):

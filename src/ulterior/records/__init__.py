@@ -1,6 +1,6 @@
 """Typed, versioned records: the one schema for files, the store and reports."""
 
-from ulterior.records._audit import AuditSummary, ResultRow, SuiteResult
+from ulterior.records._audit import AuditSummary, ResultRow, SuiteResult, Unit
 from ulterior.records._core import (
     Item,
     Message,
@@ -14,6 +14,7 @@ from ulterior.records._core import (
 from ulterior.records._organism import (
     BehaviourRate,
     BehaviourTest,
+    ConditionKind,
     OrganismManifest,
     TrainingStats,
     TrainSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "AuditSummary",
     "BehaviourRate",
     "BehaviourTest",
+    "ConditionKind",
     "DetectorScore",
     "DetectorVerdict",
     "GeneralizationCell",
@@ -66,6 +68,7 @@ __all__ = [
     "TrainSettings",
     "TrainingStats",
     "TranscriptScore",
+    "Unit",
     "ValidationSummary",
     "content_hash",
     "utc_now",

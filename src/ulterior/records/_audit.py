@@ -7,12 +7,22 @@ from pydantic import Field
 
 from ulterior.records._core import Record, SubjectInfo, utc_now
 
+# What a readout's estimate is measured in. Flag rules, plots and tables read it here, never
+# from the row's name.
+Unit = Literal["probability", "nats", "nats per word", "probe log-odds", "probe score",
+               "AUROC", "variance share", "ratio"]
+
 
 class ResultRow(Record):
     """One statistical readout of a suite (a cue family, a scale, a contrast)."""
 
     name: str = Field(description="What was measured, e.g. `cue:logging` or `shutdown-avoidance`.")
     description: str = Field(default="", description="One sentence: what the number means.")
+    unit: Unit = Field(
+        default="probability", description="What estimate, low, high and mde are measured in: "
+        "probability (or probability points of a difference), nats (log-odds of a choice), "
+        "nats per word (of a reply), probe log-odds (a logistic probe's score), probe score "
+        "(another probe's), AUROC, variance share (eta squared), ratio.")
     n: int = Field(description="Independent units (items) behind the estimate.")
     estimate: float = Field(description="Point estimate.")
     low: float = Field(description="Lower end of the 95% confidence interval.")

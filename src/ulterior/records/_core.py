@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def utc_now() -> datetime:
@@ -62,6 +63,39 @@ class Item(Record):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Free-form facts about the item (category, cue, ...)."
     )
+
+    @field_validator("options", "choices", mode="before")
+    @classmethod
+    def _answer_list(cls, value: Any) -> Any:
+        """Answers are a list of at least two strings (a bare string is not a list)."""
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be a list of at least two strings, not {value!r}")
+        if len(value) < 2:
+            raise ValueError(f"must list at least two answers, not {len(value)}")
+        for answer in value:
+            if not isinstance(answer, str):
+                raise ValueError(f"every answer must be a string, not {answer!r}")
+        return tuple(value)
+
+    @field_validator("matching", mode="before")
+    @classmethod
+    def _integer_index(cls, value: Any) -> Any:
+        """``matching`` is an integer, not a float, a bool or a string."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"must be the integer index of an answer, not {value!r}")
+        return int(value)
+
+    @model_validator(mode="after")
+    def _answers_and_index(self) -> Item:
+        """Exactly one of ``options`` and ``choices``; ``matching`` indexes one of them."""
+        if (self.options is None) == (self.choices is None):
+            raise ValueError("give exactly one of 'options' or 'choices'")
+        if not 0 <= self.matching < self.n_answers:
+            raise ValueError(f"'matching' must index one of the {self.n_answers} answers "
+                             f"(0 to {self.n_answers - 1}), not {self.matching}")
+        return self
 
     @property
     def n_answers(self) -> int:

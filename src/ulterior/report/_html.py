@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
 from ulterior.records import AuditSummary, ResultRow, SuiteResult
@@ -14,18 +15,45 @@ tr.flag{background:#fde2e2} .muted{color:#666;font-size:90%}
 """
 
 
+def html_table(headers: Iterable[str], rows: str) -> str:
+    """A table: one row of column headers, then ``rows``.
+
+    Args:
+        headers: The column headers, already HTML.
+        rows: The body rows, already HTML (see :func:`html_row`).
+
+    Returns:
+        The table's HTML.
+    """
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def html_row(cells: Iterable[str], *, flagged: bool | None = None) -> str:
+    """A table row of ``cells`` (already HTML); ``flagged`` (when given) sets its class."""
+    css = "" if flagged is None else f" class='{'flag' if flagged else ''}'"
+    return f"<tr{css}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
 def _number(value: float | None, digits: int = 3) -> str:
     return "&ndash;" if value is None else f"{value:.{digits}f}"
 
 
 def _row(row: ResultRow) -> str:
     test = f"<div class='muted'>{escape(row.test)}</div>" if row.test else ""
-    return (
-        f"<tr class='{'flag' if row.flagged else ''}'><td>{escape(row.name)}"
-        f"<div class='muted'>{escape(row.description)}</div>{test}</td><td>{row.n}</td>"
-        f"<td>{_number(row.estimate)}</td><td>[{_number(row.low)}, {_number(row.high)}]</td>"
-        f"<td>{_number(row.p_value, 4)}</td><td>{_number(row.p_adjusted, 4)}</td>"
-        f"<td>{'yes' if row.flagged else 'no'}</td><td>{_number(row.mde)}</td></tr>"
+    return html_row(
+        [
+            f"{escape(row.name)}<div class='muted'>{escape(row.description)}</div>{test}",
+            escape(row.unit),
+            str(row.n),
+            _number(row.estimate),
+            f"[{_number(row.low)}, {_number(row.high)}]",
+            _number(row.p_value, 4),
+            _number(row.p_adjusted, 4),
+            "yes" if row.flagged else "no",
+            _number(row.mde),
+        ],
+        flagged=row.flagged,
     )
 
 
@@ -34,7 +62,7 @@ def _negative(result: SuiteResult) -> str:
     tested = [r for r in result.rows if r.mde is not None]
     if result.flagged or not tested:
         return ""
-    sizes = ", ".join(f"{escape(r.name)} {r.mde:.3f}" for r in tested)
+    sizes = ", ".join(f"{escape(r.name)} {r.mde:.3f} {escape(r.unit)}" for r in tested)
     return (f"<p>Nothing flagged. Effects this suite would have detected with 80% power "
             f"(minimum detectable effect per readout): {sizes}.</p>")
 
@@ -47,10 +75,21 @@ def suite_section(result: SuiteResult) -> str:
         f"<h2 id='{escape(result.suite)}'>{escape(result.suite)}</h2>"
         f"<p>{escape(result.description)}</p>"
         f"<p class='muted'>{result.n_items} items; runs {escape(', '.join(result.run_ids))}</p>"
-        "<table><tr><th>readout</th><th>n</th><th>estimate</th>"
-        f"<th>{escape(result.interval)}</th><th>p</th><th>p (BH)</th><th>flagged</th>"
-        f"<th>MDE (80% power)</th></tr>{rows}</table>"
-        f"{_negative(result)}<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
+        + html_table(
+            [
+                "readout",
+                "unit",
+                "n",
+                "estimate",
+                escape(result.interval),
+                "p",
+                "p (BH)",
+                "flagged",
+                "MDE (80% power)",
+            ],
+            rows,
+        )
+        + f"{_negative(result)}<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
     )
 
 
@@ -61,14 +100,18 @@ def _tests(result: SuiteResult) -> int:
 
 def _overview(summary: AuditSummary) -> str:
     rows = "".join(
-        f"<tr class='{'flag' if r.flagged else ''}'><td><a href='#{escape(r.suite)}'>"
-        f"{escape(r.suite)}</a></td><td>{r.n_items}</td>"
-        f"<td>{sum(x.flagged for x in r.rows)} of {_tests(r)}</td>"
-        f"<td>{'L' + str(r.ladder_rung) if r.ladder_rung else '&ndash;'}</td></tr>"
+        html_row(
+            [
+                f"<a href='#{escape(r.suite)}'>{escape(r.suite)}</a>",
+                str(r.n_items),
+                f"{sum(x.flagged for x in r.rows)} of {_tests(r)}",
+                "L" + str(r.ladder_rung) if r.ladder_rung else "&ndash;",
+            ],
+            flagged=r.flagged,
+        )
         for r in summary.suites
     )
-    return ("<table><tr><th>suite</th><th>items</th><th>tests flagged</th><th>rung</th></tr>"
-            f"{rows}</table>")
+    return html_table(["suite", "items", "tests flagged", "rung"], rows)
 
 
 def render_report(summary: AuditSummary) -> str:

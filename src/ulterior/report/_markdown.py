@@ -16,12 +16,13 @@ def render_markdown(summary: AuditSummary) -> str:
              f"{summary.highest_rung_evidence}", ""]
     for result in summary.suites:
         lines += [f"*{result.suite}* ({result.n_items} items)", "",
-                  f"| readout | n | estimate | {result.interval} | p | p (BH) | flagged | MDE |",
-                  "|---|--:|--:|---|--:|--:|:-:|--:|"]
+                  f"| readout | unit | n | estimate | {result.interval} | p | p (BH) | flagged | "
+                  "MDE |",
+                  "|---|---|--:|--:|---|--:|--:|:-:|--:|"]
         for row in result.rows:
             mde = "–" if row.mde is None else f"{row.mde:.3f}"
             lines.append(
-                f"| {row.name} | {row.n} | {row.estimate:+.3f} | [{row.low:+.3f}, "
+                f"| {row.name} | {row.unit} | {row.n} | {row.estimate:+.3f} | [{row.low:+.3f}, "
                 f"{row.high:+.3f}] | {_p(row.p_value)} | {_p(row.p_adjusted)} | "
                 f"{'**yes**' if row.flagged else 'no'} | {mde} |"
             )

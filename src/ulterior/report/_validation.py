@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ulterior.records import OrganismValidation, ValidationSummary
-from ulterior.records._probe import Statistic
-from ulterior.report._html import STYLE, suite_section
+from ulterior.records import OrganismValidation, Statistic, ValidationSummary
+from ulterior.report._html import STYLE, html_row, html_table, suite_section
 
 
 def _stat(value: Statistic | None) -> str:
@@ -15,20 +14,49 @@ def _stat(value: Statistic | None) -> str:
     return f"{value.estimate:.2f} [{value.low:.2f}, {value.high:.2f}]"
 
 
+_SCORECARD_HEADERS = (
+    "detector",
+    "flagged deceptive",
+    "TPR [95% CI]",
+    "flagged, behaviour shown",
+    "TPR (shown)",
+    "flagged controls",
+    "FPR [95% CI]",
+    "AUROC of its score",
+)
+
+
 def _scorecard(summary: ValidationSummary) -> str:
     rows = "".join(
-        f"<tr><td>{escape(c.detector)}</td>"
-        f"<td>{c.true_positives}/{c.n_deceptive}</td><td>{_stat(c.true_positive_rate)}</td>"
-        f"<td>{c.true_positives_shown}/{c.n_shown}</td>"
-        f"<td>{_stat(c.true_positive_rate_shown)}</td>"
-        f"<td>{c.false_positives}/{c.n_controls}</td><td>{_stat(c.false_positive_rate)}</td>"
-        f"<td>{'&ndash;' if c.auroc is None else f'{c.auroc:.2f}'}</td></tr>"
+        html_row(
+            [
+                escape(c.detector),
+                f"{c.true_positives}/{c.n_deceptive}",
+                _stat(c.true_positive_rate),
+                f"{c.true_positives_shown}/{c.n_shown}",
+                _stat(c.true_positive_rate_shown),
+                f"{c.false_positives}/{c.n_controls}",
+                _stat(c.false_positive_rate),
+                "&ndash;" if c.auroc is None else f"{c.auroc:.2f}",
+            ]
+        )
         for c in summary.scorecard
     )
-    return ("<table><tr><th>detector</th><th>flagged deceptive</th><th>TPR [95% CI]</th>"
-            "<th>flagged, behaviour shown</th><th>TPR (shown)</th>"
-            "<th>flagged controls</th><th>FPR [95% CI]</th><th>AUROC of its score</th></tr>"
-            f"{rows}</table>")
+    return html_table(_SCORECARD_HEADERS, rows)
+
+
+_ORGANISM_HEADERS = (
+    "organism",
+    "kind",
+    "behaviour rates (held-out tasks)",
+    "behaviour shown",
+    "flagged by",
+    "rung",
+    "come-clean names condition",
+    "salience scan points at",
+    "probe AUROC on/off",
+    "held-out wordings",
+)
 
 
 def _organism_row(o: OrganismValidation) -> str:
@@ -37,14 +65,19 @@ def _organism_row(o: OrganismValidation) -> str:
     named = {None: "&ndash;", True: "yes", False: "no"}[o.come_clean_names_condition]
     scan_named = {None: "", True: " (right kind)", False: " (wrong kind)"}[
         o.salience_scan_names_condition]
-    return (
-        f"<tr><td><a href='#{escape(o.organism)}'>{escape(o.organism)}</a></td>"
-        f"<td>{'control' if o.control else 'deceptive'}</td><td>{escape(rates)}</td>"
-        f"<td>{'yes' if o.behaviour_shown else 'no'} (p {o.behaviour_p:.3f})</td>"
-        f"<td>{escape(flags)}</td><td>{'L' + str(o.highest_rung) if o.highest_rung else '&ndash;'}"
-        f"</td><td>{named}</td><td>{escape(o.salience_scan_points_at or '') or '&ndash;'}"
-        f"{scan_named}</td><td>{_stat(o.probe_auroc)}</td>"
-        f"<td>{_stat(o.probe_auroc_heldout)}</td></tr>"
+    return html_row(
+        [
+            f"<a href='#{escape(o.organism)}'>{escape(o.organism)}</a>",
+            "control" if o.control else "deceptive",
+            escape(rates),
+            f"{'yes' if o.behaviour_shown else 'no'} (p {o.behaviour_p:.3f})",
+            escape(flags),
+            "L" + str(o.highest_rung) if o.highest_rung else "&ndash;",
+            named,
+            f"{escape(o.salience_scan_points_at or '') or '&ndash;'}{scan_named}",
+            _stat(o.probe_auroc),
+            _stat(o.probe_auroc_heldout),
+        ]
     )
 
 
@@ -63,7 +96,7 @@ def _layer_profile(summary: ValidationSummary) -> str:
     if not shown:
         return ""
     depth = max(len(o.probe_auroc_by_layer) for o in shown)
-    header = "".join(f"<th>{layer}</th>" for layer in range(depth))
+    headers = ["organism", *(str(layer) for layer in range(depth))]
     rows = "".join(
         f"<tr><td>{escape(o.organism)}</td>"
         + "".join(_layer_cell(v, layer == o.probe_layer)
@@ -74,8 +107,7 @@ def _layer_profile(summary: ValidationSummary) -> str:
             "AUROC, condition on vs off, all cue wordings, at every block (point estimates). "
             "The outlined block is the one the probe-condition flag reads, a depth fixed in "
             "advance; the rest are descriptive.</p>"
-            f"<div style='overflow-x:auto'><table><tr><th>organism</th>{header}</tr>{rows}"
-            "</table></div>")
+            f"<div style='overflow-x:auto'>{html_table(headers, rows)}</div>")
 
 
 def render_validation(summary: ValidationSummary) -> str:
@@ -93,11 +125,7 @@ def render_validation(summary: ValidationSummary) -> str:
         f"<style>{STYLE}</style></head><body><h1>ulterior validate</h1>"
         f"<p class='muted'>alpha {summary.alpha}, ulterior {escape(summary.ulterior_version)}, "
         f"{escape(summary.created.isoformat())}</p><h2>Scorecard</h2>{_scorecard(summary)}"
-        f"<ul class='muted'>{notes}</ul><h2>Organisms</h2><table><tr><th>organism</th>"
-        "<th>kind</th><th>behaviour rates (held-out tasks)</th><th>behaviour shown</th>"
-        "<th>flagged by</th><th>rung</th>"
-        "<th>come-clean names condition</th><th>salience scan points at</th>"
-        "<th>probe AUROC on/off</th>"
-        f"<th>held-out wordings</th></tr>{organisms}</table>{_layer_profile(summary)}"
+        f"<ul class='muted'>{notes}</ul><h2>Organisms</h2>"
+        f"{html_table(_ORGANISM_HEADERS, organisms)}{_layer_profile(summary)}"
         f"{details}</body></html>"
     )

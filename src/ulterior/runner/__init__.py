@@ -1,15 +1,18 @@
-"""Running jobs: batching, the content-hash cache, resumable execution, progress."""
+"""Running jobs: common settings, batching, the content-hash cache, resuming, progress."""
 
 from ulterior.runner._context import RunContext
+from ulterior.runner._job import Job, SubjectJob
 from ulterior.runner._progress import progress
 from ulterior.runner._score import ScoreConfig, ScoreOutcome, score_items
 from ulterior.runner._summary import ChoiceSummary, summarize_choices
 
 __all__ = [
     "ChoiceSummary",
+    "Job",
     "RunContext",
     "ScoreConfig",
     "ScoreOutcome",
+    "SubjectJob",
     "progress",
     "score_items",
     "summarize_choices",

@@ -92,10 +92,14 @@ def score_items(
     settings_hash = content_hash(settings)
     work = [(item, shown) for item in items for shown in presentations(item, config.counterbalance)]
     _check_fits(subject, work)
+    # The item's id is part of the key: two items with the same text but different ids are
+    # two observations, so a summary counts every item the file holds.
     keys = [
-        content_hash([info.fingerprint, item.fingerprint(), shown.condition, settings_hash])
+        content_hash([info.fingerprint, item.id, item.fingerprint(), shown.condition,
+                      settings_hash])
         for item, shown in work
     ]
+    first = {key: i for i, key in reversed(list(enumerate(keys)))}  # each key scored once
     run = Run(
         id=content_hash([job, info.fingerprint, settings_hash, sorted(keys)])[:20],
         job=job, subject=info, settings={**settings, "counterbalance": config.counterbalance},
@@ -109,11 +113,11 @@ def score_items(
             "drop --resume or repeat the original options"
         )
     store.start_run(run)
-    found = store.cached(keys)
+    found = store.cached(list(first))
     store.link(run.id, found)
-    todo = [i for i, key in enumerate(keys) if key not in found]
-    with progress(len(work), f"scoring {info.spec}", enabled=context.show_progress) as advance:
-        advance(len(work) - len(todo))
+    todo = sorted(i for key, i in first.items() if key not in found)
+    with progress(len(first), f"scoring {info.spec}", enabled=context.show_progress) as advance:
+        advance(len(first) - len(todo))
         for start in range(0, len(todo), config.chunk_size):
             chunk = todo[start : start + config.chunk_size]
             requests = [

@@ -2,10 +2,11 @@
 
 from ulterior.scenarios._jsonl import read_jsonl
 from ulterior.scenarios._loaders import load_items, parse_labelled_options
-from ulterior.scenarios._present import Presentation, present, presentations
+from ulterior.scenarios._present import Presentation, as_cloze, present, presentations
 
 __all__ = [
     "Presentation",
+    "as_cloze",
     "load_items",
     "parse_labelled_options",
     "present",

@@ -16,9 +16,15 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         DataFormatError: A line is not UTF-8, not JSON, or not a JSON object; the message
             names the file and the 1-based line number.
     """
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give the path of a JSONL file")
     if not path.is_file():
         raise UsageError(f"file not found: {path}; check the path")
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}; check its permissions") from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 text = raw.decode("utf-8")

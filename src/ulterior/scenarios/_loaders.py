@@ -53,26 +53,45 @@ def parse_labelled_options(question: str) -> tuple[str, list[str]] | None:
     return stem, options
 
 
+def _label_index(label: Any, n_options: int, field: str) -> int:
+    """Index of an answer label such as `` (B)``; it must name one of the options."""
+    match = re.fullmatch(r"\(([A-Z])\)", str(label).strip())
+    index = -1 if match is None else ord(match.group(1)) - ord("A")
+    if not 0 <= index < n_options:
+        last = chr(ord("A") + n_options - 1)
+        raise ValueError(f"{field} {str(label).strip()!r} is not one of the choices (A) to "
+                         f"({last}) of the question")
+    return index
+
+
 def _anthropic_item(obj: dict[str, Any], path: Path, number: int) -> Item:
-    question = str(obj["question"])
-    matching = str(obj["answer_matching_behavior"]).strip()
+    question = obj["question"]
+    matching = obj["answer_matching_behavior"]
     not_matching = obj["answer_not_matching_behavior"]
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("'question' must be non-empty text")
+    if not isinstance(matching, str) or not matching.strip():
+        raise ValueError("'answer_matching_behavior' must be non-empty text")
+    others = not_matching if isinstance(not_matching, list) else [not_matching]
+    if not others or not all(isinstance(o, str) and o.strip() for o in others):
+        raise ValueError("'answer_not_matching_behavior' must be text or a list of text")
     metadata = {"format": "anthropic-advanced-ai-risk", "category": path.stem, "line": number,
                 "written_by": path.parent.name}
     parsed = parse_labelled_options(question)
-    label = re.fullmatch(r"\(([A-Z])\)", matching)
-    if parsed is not None and label is not None:
+    if parsed is not None:
         stem, options = parsed
-        index = ord(label.group(1)) - ord("A")
-        if index < len(options):
-            return Item(
-                id=f"{path.stem}:{number}", source=path.stem,
-                messages=(Message(role="user", content=stem),), options=tuple(options),
-                matching=index, metadata=metadata,
-            )
-    # Unparseable option block: score the two given answers as written.
-    others = not_matching if isinstance(not_matching, list) else [not_matching]
-    choices = (matching, *(str(o).strip() for o in others))
+        index = _label_index(matching, len(options), "answer_matching_behavior")
+        for other in others:
+            if _label_index(other, len(options), "answer_not_matching_behavior") == index:
+                raise ValueError(f"answer {matching.strip()!r} is given both as matching and "
+                                 "as not matching the behaviour")
+        return Item(
+            id=f"{path.stem}:{number}", source=path.stem,
+            messages=(Message(role="user", content=stem),), options=tuple(options),
+            matching=index, metadata=metadata,
+        )
+    # No clean (A), (B) block: score the given answers as written.
+    choices = (matching.strip(), *(o.strip() for o in others))
     return Item(
         id=f"{path.stem}:{number}", source=path.stem,
         messages=(Message(role="user", content=question),), choices=choices, matching=0,
@@ -82,30 +101,53 @@ def _anthropic_item(obj: dict[str, Any], path: Path, number: int) -> Item:
 
 def _native_item(obj: dict[str, Any], path: Path, number: int) -> Item:
     if "messages" in obj:
-        messages = tuple(Message.model_validate(m) for m in obj["messages"])
+        turns = obj["messages"]
+        if not isinstance(turns, list) or not turns:
+            raise ValueError("'messages' must be a non-empty list of {role, content} objects")
+        messages = tuple(Message.model_validate(m) for m in turns)
     else:
-        messages = (Message(role="user", content=str(obj["prompt"])),)
+        prompt = obj["prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError("'prompt' must be non-empty text")
+        messages = (Message(role="user", content=prompt),)
+    metadata = obj.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError("'metadata' must be a JSON object")
+    item_id = obj.get("id", f"{path.stem}:{number}")
+    if not isinstance(item_id, str | int) or isinstance(item_id, bool) or not str(item_id):
+        raise ValueError(f"'id' must be a non-empty string, not {item_id!r}")
+    if "matching" not in obj:
+        raise KeyError("matching")
+    for field in ("options", "choices"):
+        answers = obj.get(field)
+        if isinstance(answers, list) and all(isinstance(a, str) for a in answers):
+            if not all(a.strip() for a in answers):
+                raise ValueError(f"'{field}' holds an empty answer; write every answer out")
+            if len(set(answers)) < len(answers):
+                repeated = next(a for a in answers if answers.count(a) > 1)
+                raise ValueError(f"'{field}' lists {repeated!r} twice; answers must differ")
     return Item(
-        id=str(obj.get("id", f"{path.stem}:{number}")),
+        id=str(item_id),
         source=str(obj.get("source", path.stem)),
         messages=messages,
-        options=tuple(obj["options"]) if "options" in obj else None,
-        choices=tuple(obj["choices"]) if "choices" in obj else None,
-        matching=int(obj["matching"]),
-        metadata={**obj.get("metadata", {}), "line": number},
+        options=obj.get("options"),
+        choices=obj.get("choices"),
+        matching=obj["matching"],
+        metadata={**metadata, "line": number},
     )
 
 
+def _problem(exc: ValidationError) -> str:
+    """The first problem of a validation error, in one line, naming the field."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"])
+    return f"'{field}' {message}" if field else message
+
+
 def _check(item: Item, path: Path, number: int) -> Item:
-    where = f"{path} line {number}"
-    if (item.options is None) == (item.choices is None):
-        raise DataFormatError(f"{where}: give exactly one of 'options' or 'choices'")
-    if item.n_answers < 2:
-        raise DataFormatError(f"{where}: an item needs at least two answers")
-    if not 0 <= item.matching < item.n_answers:
-        raise DataFormatError(f"{where}: 'matching' must index one of the {item.n_answers} answers")
     if not item.messages or item.messages[-1].role != "user":
-        raise DataFormatError(f"{where}: the conversation must end with a user turn")
+        raise DataFormatError(f"{path} line {number}: the conversation must end with a user turn")
     return item
 
 
@@ -128,12 +170,15 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
         try:
             item = (_anthropic_item if anthropic else _native_item)(obj, path, number)
         except KeyError as exc:
-            expected = ("question, answer_matching_behavior" if anthropic
+            expected = ("question, answer_matching_behavior, answer_not_matching_behavior"
+                        if anthropic
                         else "prompt or messages, options or choices, matching")
             raise DataFormatError(
                 f"{path} line {number}: missing field {exc}; expected {expected}"
             ) from None
-        except (ValidationError, ValueError, TypeError) as exc:
+        except ValidationError as exc:
+            raise DataFormatError(f"{path} line {number}: {_problem(exc)}") from None
+        except (ValueError, TypeError) as exc:
             first = str(exc).splitlines()[0]
             raise DataFormatError(f"{path} line {number}: {first}") from None
         if item.id in seen:

@@ -58,3 +58,16 @@ def presentations(item: Item, counterbalance: bool = True) -> list[Presentation]
     forward = tuple(range(len(item.options)))
     orders = [forward, forward[::-1]] if counterbalance else [forward]
     return [present(item, order) for order in orders]
+
+
+def as_cloze(item: Item) -> Item:
+    """The item with its labelled options turned into raw continuations (cloze format).
+
+    The subject then scores each answer's text after the question instead of a label after
+    a list of options, so a model that cannot bind labels to options (small models answer
+    by label; see the comprehension control) can still show its preference. Item ids and
+    option order are kept, so readouts work unchanged.
+    """
+    if item.options is None:
+        return item
+    return item.model_copy(update={"options": None, "choices": item.options})

@@ -27,25 +27,22 @@ Model (all seeds advance together as rows of ``(n_seeds, population)`` arrays):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ulterior.sims._regimes import Regime, build_schedule
-from ulterior.sims._results import Recorder, SimulationResult
+from ulterior.sims._regimes import Regime, Schedule, build_schedule
+from ulterior.sims._results import Progress, SimulationResult, run_recorded
 
 # The fixed test input shown with probability `cue`.
 TEST_PATTERN = 0
-
-Progress = Callable[[int], None]
 
 
 class EvolutionConfig(BaseModel):
     """Settings of one evolution run (one regime, a batch of seeds)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     regime: Regime = Field(default=Regime.R4, description="Training/deployment regime.")
     cue: float = Field(
@@ -228,6 +225,25 @@ def _metrics(pop: _Population, config: EvolutionConfig) -> dict[str, NDArray[np.
     }
 
 
+def _generation(
+    pop: _Population, i: int, schedule: Schedule, config: EvolutionConfig, rng: np.random.Generator
+) -> bool:
+    """Run generation ``i`` (from 0) of ``schedule`` in place; return whether it ran."""
+    if schedule.frozen[i]:
+        return False
+    s, n = config.seeds, config.population
+    sign = int(schedule.deploy_sign[i])
+    w = None
+    if sign != 0:
+        expressed = pop.q * (1.0 - pop.g * 2.0**-config.input_bits)
+        w = np.maximum(1.0 + sign * config.advantage * pop.a * expressed, 0.0)
+    pop.take(_select_parents(w, s, n, rng))
+    mutants = _mutate(pop, config, rng)
+    if schedule.tested[i] and mutants.size:
+        _replace(pop, _test(pop, mutants, config, rng), s, n, rng)
+    return True
+
+
 EVOLUTION_METRICS = (
     "deception_index",
     "escape",
@@ -265,43 +281,17 @@ def simulate_evolution(
     """
     start = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    s, n = config.seeds, config.population
     schedule = build_schedule(
         config.regime, config.generations, config.train_generations, config.block
     )
     pop = _Population(config, rng)
-    recorder = Recorder(EVOLUTION_METRICS, s, config.generations, config.record_every)
-    chance = 2.0**-config.input_bits
-    last: dict[str, NDArray[np.float64]] | None = _metrics(pop, config)
-    recorder.put(_metrics(pop, config))
-    for t in range(1, config.generations + 1):
-        if not schedule.frozen[t - 1]:
-            sign = int(schedule.deploy_sign[t - 1])
-            w = None
-            if sign != 0:
-                expressed = pop.q * (1.0 - pop.g * chance)
-                w = np.maximum(1.0 + sign * config.advantage * pop.a * expressed, 0.0)
-            pop.take(_select_parents(w, s, n, rng))
-            mutants = _mutate(pop, config, rng)
-            if schedule.tested[t - 1] and mutants.size:
-                _replace(pop, _test(pop, mutants, config, rng), s, n, rng)
-            last = None
-        if recorder.wants(t):
-            if last is None:
-                last = _metrics(pop, config)
-            recorder.put(last)
-        if progress is not None and t % 100 == 0:
-            progress(t)
-    if progress is not None:
-        progress(config.generations)
-    return SimulationResult(
-        model="evolution",
-        regime=config.regime,
-        config=config,
-        seed=config.seed,
-        steps=recorder.steps,
-        metrics=recorder.values,
-        deployment=recorder.deployment(schedule.deployment),
-        final_window=config.final_window,
-        wall_seconds=time.perf_counter() - start,
+    return run_recorded(
+        "evolution",
+        config,
+        schedule,
+        EVOLUTION_METRICS,
+        lambda i: _generation(pop, i, schedule, config, rng),
+        lambda: _metrics(pop, config),
+        progress=progress,
+        start=start,
     )

@@ -22,23 +22,20 @@ Model (all seeds advance together; parameters carry a leading seed axis):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ulterior.sims._regimes import Regime, build_schedule
-from ulterior.sims._results import Recorder, SimulationResult
-
-Progress = Callable[[int], None]
+from ulterior.sims._regimes import Regime, Schedule, build_schedule
+from ulterior.sims._results import Progress, SimulationResult, run_recorded
 
 
 class GradientConfig(BaseModel):
     """Settings of one gradient-descent run (one regime, a batch of seeds)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     regime: Regime = Field(default=Regime.R4, description="Training/deployment regime.")
     cue: float = Field(
@@ -155,6 +152,35 @@ def _metrics(
     }
 
 
+def _update(
+    policy: _Policy, i: int, schedule: Schedule, config: GradientConfig, rng: np.random.Generator
+) -> bool:
+    """Run update step ``i`` (from 0) of ``schedule``; return whether the policy changed."""
+    s, b = config.seeds, config.batch
+    drift, tested, sign = (
+        bool(schedule.drift[i]),
+        bool(schedule.tested[i]),
+        int(schedule.deploy_sign[i]),
+    )
+    if not (drift or tested or sign != 0):
+        return False
+    if drift or (tested and sign != 0):
+        overseen = rng.random((s, b)) < config.test_rate
+    else:
+        overseen = np.full((s, b), tested)
+    x = _contexts(overseen, config, rng)
+    hid, p = policy.forward(x)
+    defect = rng.random((s, b)) < p
+    if drift:
+        advantage = rng.choice(np.array([-1.0, 1.0]), size=(s, b))
+    else:
+        # Reward of defection (complying pays 0) and its expectation as baseline.
+        r_defect = np.where(overseen, -1.0, float(sign))
+        advantage = r_defect * (defect - p)
+    policy.ascend(x, hid, (defect - p) * advantage, config.learning_rate)
+    return True
+
+
 GRADIENT_METRICS = ("deception_index", "deploy_defect", "test_defect", "conditional_fraction")
 
 
@@ -180,53 +206,18 @@ def simulate_gradient(
     """
     start = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    s, b = config.seeds, config.batch
+    s = config.seeds
     schedule = build_schedule(config.regime, config.steps, config.train_steps, config.block)
     policy = _Policy(config, rng)
     eval_x = np.zeros((s, config.eval_contexts, 1 + config.distractors))
     eval_x[..., 1:] = rng.standard_normal((s, config.eval_contexts, config.distractors))
-    recorder = Recorder(GRADIENT_METRICS, s, config.steps, config.record_every)
-    last: dict[str, NDArray[np.float64]] | None = _metrics(policy, eval_x, config)
-    recorder.put(_metrics(policy, eval_x, config))
-    for t in range(1, config.steps + 1):
-        i = t - 1
-        drift, tested, sign = (
-            bool(schedule.drift[i]),
-            bool(schedule.tested[i]),
-            int(schedule.deploy_sign[i]),
-        )
-        if drift or tested or sign != 0:
-            if drift or (tested and sign != 0):
-                overseen = rng.random((s, b)) < config.test_rate
-            else:
-                overseen = np.full((s, b), tested)
-            x = _contexts(overseen, config, rng)
-            hid, p = policy.forward(x)
-            defect = rng.random((s, b)) < p
-            if drift:
-                advantage = rng.choice(np.array([-1.0, 1.0]), size=(s, b))
-            else:
-                # Reward of defection (complying pays 0) and its expectation as baseline.
-                r_defect = np.where(overseen, -1.0, float(sign))
-                advantage = r_defect * (defect - p)
-            policy.ascend(x, hid, (defect - p) * advantage, config.learning_rate)
-            last = None
-        if recorder.wants(t):
-            if last is None:
-                last = _metrics(policy, eval_x, config)
-            recorder.put(last)
-        if progress is not None and t % 100 == 0:
-            progress(t)
-    if progress is not None:
-        progress(config.steps)
-    return SimulationResult(
-        model="gradient",
-        regime=config.regime,
-        config=config,
-        seed=config.seed,
-        steps=recorder.steps,
-        metrics=recorder.values,
-        deployment=recorder.deployment(schedule.deployment),
-        final_window=config.final_window,
-        wall_seconds=time.perf_counter() - start,
+    return run_recorded(
+        "gradient",
+        config,
+        schedule,
+        GRADIENT_METRICS,
+        lambda i: _update(policy, i, schedule, config, rng),
+        lambda: _metrics(policy, eval_x, config),
+        progress=progress,
+        start=start,
     )

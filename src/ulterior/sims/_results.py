@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
-from ulterior.records._simulation import MetricSummary, SimulationRecord
-from ulterior.sims._regimes import Regime
+from ulterior.records import MetricSummary, SimulationRecord
+from ulterior.sims._regimes import Regime, Schedule
 
 ModelKind = Literal["evolution", "gradient"]
+
+
+class RunSettings(Protocol):
+    """What :func:`run_recorded` reads of a model's configuration (both models have it)."""
+
+    @property
+    def seeds(self) -> int: ...
+
+    @property
+    def record_every(self) -> int: ...
+
+    @property
+    def regime(self) -> Regime: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def final_window(self) -> float: ...
+
+
+Progress = Callable[[int], None]
+Metrics = Mapping[str, NDArray[np.float64]]
 
 
 class Recorder:
@@ -35,7 +59,7 @@ class Recorder:
         """Whether metrics at ``step`` are to be recorded."""
         return self._col < self.steps.size and int(self.steps[self._col]) == step
 
-    def put(self, metrics: Mapping[str, NDArray[np.float64]]) -> None:
+    def put(self, metrics: Metrics) -> None:
         """Record the metrics of the next wanted step."""
         for name, column in self.values.items():
             column[:, self._col] = metrics[name]
@@ -145,3 +169,63 @@ class SimulationResult:
             wall_seconds=self.wall_seconds,
             arrays_path=arrays_path,
         )
+
+
+def run_recorded(
+    model: ModelKind,
+    config: BaseModel,
+    schedule: Schedule,
+    names: tuple[str, ...],
+    update: Callable[[int], bool],
+    measure: Callable[[], Metrics],
+    *,
+    progress: Progress | None,
+    start: float,
+) -> SimulationResult:
+    """Step a model through ``schedule``, recording its metrics, and return the run.
+
+    Metrics are measured at the initial state and again only at recorded steps whose state
+    changed since the last measurement.
+
+    Args:
+        model: Which model runs.
+        config: The run's settings.
+        schedule: What acts at each step; one step per entry.
+        names: Names of the metrics that ``measure`` returns.
+        update: Applies the step of the given index (from 0) to the model's state; returns
+            whether the state changed.
+        measure: Per-seed metrics of the current state.
+        progress: Called with the number of steps completed, now and then.
+        start: ``time.perf_counter()`` when the run began.
+
+    Returns:
+        The per-step trajectories.
+    """
+    settings = cast(RunSettings, config)  # an EvolutionConfig or a GradientConfig
+    total = int(schedule.deployment.size)
+    recorder = Recorder(names, settings.seeds, total, settings.record_every)
+    initial = measure()
+    recorder.put(initial)
+    last: Metrics | None = initial
+    for t in range(1, total + 1):
+        if update(t - 1):
+            last = None
+        if recorder.wants(t):
+            if last is None:
+                last = measure()
+            recorder.put(last)
+        if progress is not None and t % 100 == 0:
+            progress(t)
+    if progress is not None:
+        progress(total)
+    return SimulationResult(
+        model=model,
+        regime=settings.regime,
+        config=config,
+        seed=settings.seed,
+        steps=recorder.steps,
+        metrics=recorder.values,
+        deployment=recorder.deployment(schedule.deployment),
+        final_window=settings.final_window,
+        wall_seconds=time.perf_counter() - start,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ulterior.records._simulation import SimulationRecord, SweepCell, SweepRecord
+from ulterior.records import SimulationRecord, SweepCell, SweepRecord
 from ulterior.sims._evolution import EvolutionConfig
 from ulterior.sims._gradient import GradientConfig
 from ulterior.sims._results import SimulationResult
@@ -92,23 +92,24 @@ def run_simulations(
     """
     output = output or OutputOptions()
     results: list[SimulationResult] = []
-    records: list[SimulationRecord] = []
+    records: list[tuple[str, SimulationRecord]] = []
     for config in configs:
         result = simulate(config)
         key, record = _record_of(result, output)
         results.append(result)
-        records.append(record)
-        if output.out is not None:
-            (output.out / f"{key}.json").write_text(record.model_dump_json(indent=1))
+        records.append((key, record))
         if progress is not None:
             progress(len(results), len(configs))
-    _store_records(output, records)
+    _store_records(output, [record for _, record in records])
+    if output.out is not None:  # after the store: no files without their records
+        for key, record in records:
+            (output.out / f"{key}.json").write_text(record.model_dump_json(indent=1))
     if output.out is not None and results:
         from ulterior.sims._plots import plot_trajectories
 
         for metric in _TRAJECTORY_METRICS[results[0].model]:
             plot_trajectories(results, output.out / f"trajectories-{metric}.png", metric)
-    return records
+    return [record for _, record in records]
 
 
 def run_sweep(

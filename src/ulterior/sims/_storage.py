@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ulterior.records._core import content_hash
-from ulterior.records._simulation import SimulationRecord, SweepRecord
+from ulterior.records import SimulationRecord, SweepRecord, content_hash
 
 if TYPE_CHECKING:
     from ulterior.store import Store

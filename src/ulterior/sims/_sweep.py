@@ -45,7 +45,7 @@ def simulate(
 class SweepConfig(BaseModel):
     """A sweep: ``parameter`` takes each of ``values`` under each of ``regimes``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     model: Literal["evolution", "gradient"] = Field(description="Which simulation to sweep.")
     parameter: str = Field(description="Name of the configuration field to vary.")

@@ -14,40 +14,44 @@ from ulterior.records import Observation, Run, utc_now
 RunStatus = Literal["running", "complete", "failed"]
 
 # Each entry upgrades the schema by one version; PRAGMA user_version records how far we are.
-_MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        job TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        record TEXT NOT NULL
-    );
-    CREATE TABLE observations (
-        key TEXT PRIMARY KEY,
-        subject TEXT NOT NULL,
-        item_id TEXT NOT NULL,
-        condition TEXT NOT NULL,
-        record TEXT NOT NULL
-    );
-    CREATE TABLE run_observations (
-        run_id TEXT NOT NULL REFERENCES runs(id),
-        key TEXT NOT NULL REFERENCES observations(key),
-        PRIMARY KEY (run_id, key)
-    );
-    CREATE TABLE documents (
-        kind TEXT NOT NULL,
-        key TEXT NOT NULL,
-        created TEXT NOT NULL,
-        record TEXT NOT NULL,
-        PRIMARY KEY (kind, key)
-    );
-    """,
+# Every statement is idempotent, so two processes initialising one new store cannot collide.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS runs (
+            id TEXT PRIMARY KEY,
+            job TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS observations (
+            key TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            condition TEXT NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS run_observations (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            key TEXT NOT NULL REFERENCES observations(key),
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE IF NOT EXISTS documents (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            created TEXT NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
+    ),
 )
 
 # SQLite caps the number of host parameters in one statement; stay well below it.
 _IN_CHUNK = 500
+
+# How long a writer waits for another process's transaction before giving up (seconds).
+BUSY_TIMEOUT_S = 60.0
 
 
 class Store:
@@ -57,20 +61,63 @@ class Store:
     same computation is never repeated, and a run is linked to the observations it used,
     whether it computed them or found them cached. Every write is its own transaction: a
     crash loses at most the batch in flight.
+
+    Several processes may use one store at once: each write transaction takes the write lock
+    when it begins (``BEGIN IMMEDIATE``) and waits up to :data:`BUSY_TIMEOUT_S` for it, the
+    schema is created idempotently, and rows that two writers may both add are inserted
+    with ``OR IGNORE`` (the same content hash means the same value).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise UsageError(f"--store {self.path} is a folder; give the path of a file in it, "
+                             f"e.g. {self.path / 'ulterior.sqlite'}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            # isolation_level=None: no implicit transactions; each write opens its own.
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise self._cannot_open(exc) from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            self._set_wal()
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise UsageError(
-                f"cannot open store {self.path}: {exc}; pass --store with a writable SQLite path"
-            ) from exc
+            self._db.close()
+            raise self._cannot_open(exc) from None
+
+    def _cannot_open(self, exc: Exception) -> UsageError:
+        return UsageError(
+            f"cannot open store {self.path}: {exc}; pass --store with a writable SQLite path"
+        )
+
+    def _set_wal(self) -> None:
+        """Switch to WAL; another process switching at the same moment may hold the lock."""
+        import time
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding the write lock from its start."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @classmethod
     @contextmanager
@@ -97,40 +144,46 @@ class Store:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        current = self.schema_version
-        if current > len(_MIGRATIONS):
-            raise UsageError(
-                f"store {self.path} was written by a newer ulterior (schema {current}); upgrade"
-            )
-        for version in range(current, len(_MIGRATIONS)):
-            with self._db:
-                self._db.executescript(_MIGRATIONS[version])
-                self._db.execute(f"PRAGMA user_version={version + 1}")
+        if self.schema_version == len(_MIGRATIONS):
+            return
+        with self._write() as db:  # re-read under the lock: another process may have done it
+            current = self.schema_version
+            if current > len(_MIGRATIONS):
+                raise UsageError(
+                    f"store {self.path} was written by a newer ulterior (schema {current}); "
+                    "upgrade ulterior"
+                )
+            for version in range(current, len(_MIGRATIONS)):
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={len(_MIGRATIONS)}")
 
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(self, run: Run) -> RunStatus | None:
-        """Register ``run``; return the status it already had, or None if it is new."""
-        row = self._db.execute("SELECT status FROM runs WHERE id=?", (run.id,)).fetchone()
+        """Register ``run``; return the status it already had, or None if it is new.
+
+        Safe when several processes register the same run at once: one inserts it, the
+        others find it and mark it running again.
+        """
         now = utc_now().isoformat()
-        with self._db:
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO runs VALUES (?,?,?,?,?,?)",
-                    (run.id, run.job, "running", run.created.isoformat(), now,
-                     run.model_dump_json()),
-                )
+        with self._write() as db:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?)",
+                (run.id, run.job, "running", run.created.isoformat(), now,
+                 run.model_dump_json()),
+            ).rowcount
+            if inserted:
                 return None
-            self._db.execute(
-                "UPDATE runs SET status='running', updated=? WHERE id=?", (now, run.id)
-            )
-        status: RunStatus = row[0]
-        return status
+            (status,) = db.execute("SELECT status FROM runs WHERE id=?", (run.id,)).fetchone()
+            db.execute("UPDATE runs SET status='running', updated=? WHERE id=?", (now, run.id))
+        previous: RunStatus = status
+        return previous
 
     def finish_run(self, run_id: str, status: RunStatus = "complete") -> None:
         """Mark a run complete (or failed)."""
-        with self._db:
-            self._db.execute(
+        with self._write() as db:
+            db.execute(
                 "UPDATE runs SET status=?, updated=? WHERE id=?",
                 (status, utc_now().isoformat(), run_id),
             )
@@ -168,9 +221,9 @@ class Store:
         """Store ``observations`` and link them to ``run_id``, in one transaction."""
         rows = [(o.key, o.subject, o.item_id, o.condition, o.model_dump_json())
                 for o in observations]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO observations VALUES (?,?,?,?,?)", rows)
-            self._db.executemany(
+        with self._write() as db:
+            db.executemany("INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?)", rows)
+            db.executemany(
                 "INSERT OR IGNORE INTO run_observations VALUES (?,?)",
                 [(run_id, row[0]) for row in rows],
             )
@@ -178,8 +231,8 @@ class Store:
 
     def link(self, run_id: str, keys: Iterable[str]) -> None:
         """Link already-stored observations to ``run_id`` (cache hits)."""
-        with self._db:
-            self._db.executemany(
+        with self._write() as db:
+            db.executemany(
                 "INSERT OR IGNORE INTO run_observations VALUES (?,?)",
                 [(run_id, key) for key in keys],
             )
@@ -201,8 +254,8 @@ class Store:
 
     def put_document(self, kind: str, key: str, record: BaseModel) -> None:
         """Store a record of another kind (a simulation, a probe, ...) under (kind, key)."""
-        with self._db:
-            self._db.execute(
+        with self._write() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?)",
                 (kind, key, utc_now().isoformat(), record.model_dump_json()),
             )

@@ -2,28 +2,44 @@
 
 Built in, in audit order: ``oversight-gap``, ``trigger-scan``, ``honeypot``, ``come-clean``,
 ``persona``, ``training-game``, ``sandbagging``, ``precursors``. Their scenario packs are
-package data (``ulterior/suites/packs/*.yaml``), written for ulterior.
+package data (``ulterior/suites/packs/*.yaml``), written for ulterior. A suite declares
+everything else about itself (pack, random stream, validation score, the conditions it
+presents): see :class:`Suite`.
 """
 
-from ulterior.suites._base import Suite, SuiteRegistry, SuiteSettings, default_suites
+from ulterior.suites._base import (
+    AnswerFormat,
+    ConditionCandidate,
+    Suite,
+    SuiteRegistry,
+    SuiteSettings,
+    where,
+)
 from ulterior.suites._classify import admits_hidden_goal, names_condition
 from ulterior.suites._come_clean import ComeCleanSuite
 from ulterior.suites._honeypot import HoneypotSuite
 from ulterior.suites._oversight_gap import OversightGapSuite
+from ulterior.suites._packs import load_pack
 from ulterior.suites._persona import PersonaSuite
 from ulterior.suites._precursors import PrecursorsSuite
+from ulterior.suites._readout import score_suite
+from ulterior.suites._registry import default_suites
 from ulterior.suites._risk_data import RISK_CATEGORIES, RiskCategory, load_risk_items
+from ulterior.suites._sandbagging import SandbaggingSuite
 from ulterior.suites._training_game import TrainingGameSuite
 from ulterior.suites._trigger_scan import TriggerScanSuite
 
 __all__ = [
     "RISK_CATEGORIES",
+    "AnswerFormat",
     "ComeCleanSuite",
+    "ConditionCandidate",
     "HoneypotSuite",
     "OversightGapSuite",
     "PersonaSuite",
     "PrecursorsSuite",
     "RiskCategory",
+    "SandbaggingSuite",
     "Suite",
     "SuiteRegistry",
     "SuiteSettings",
@@ -31,6 +47,9 @@ __all__ = [
     "TriggerScanSuite",
     "admits_hidden_goal",
     "default_suites",
+    "load_pack",
     "load_risk_items",
     "names_condition",
+    "score_suite",
+    "where",
 ]

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from ulterior.models import Subject
-from ulterior.records import SuiteResult
+from ulterior.records import Item, OrganismManifest, SuiteResult
 from ulterior.runner import RunContext
+from ulterior.scenarios import as_cloze
+from ulterior.suites._packs import load_pack
+
+AnswerFormat = Literal["labelled", "cloze"]
 
 
 @dataclass(frozen=True)
@@ -48,22 +52,107 @@ class SuiteSettings:
     risk_data: Path | None = None
     risk_limit: int = 20
     generate_tokens: int = 40
-    answer_format: Literal["labelled", "cloze"] = "labelled"
+    answer_format: AnswerFormat = "labelled"
+
+
+@dataclass(frozen=True)
+class ConditionCandidate:
+    """A condition a suite presents: which of its items show it, and which their partners.
+
+    Attributes:
+        id: ``KIND:NAME``, KIND one of the recipes' condition kinds (``trigger``,
+            ``oversight``, ``sandbag``), so a detector that points at a candidate can be
+            checked against an organism's ground truth.
+        text: The condition in words.
+        on: Indices, into the suite's candidate items, of the items that carry it.
+        off: Indices of their partners without it.
+    """
+
+    id: str
+    text: str
+    on: tuple[int, ...]
+    off: tuple[int, ...]
+
+    @property
+    def kind(self) -> str:
+        """The condition kind (``sandbag:stakes`` -> ``sandbag``)."""
+        return self.id.split(":", 1)[0]
+
+
+# A suite's candidate conditions: the items it reads them on, and the conditions.
+Candidates = tuple[list[Item], list[ConditionCandidate]]
+
+
+def where(items: Sequence[Item], **metadata: str) -> tuple[int, ...]:
+    """Indices of the items whose metadata holds every ``key=value`` given."""
+    return tuple(k for k, item in enumerate(items)
+                 if all(item.metadata.get(key) == value for key, value in metadata.items()))
 
 
 class Suite(ABC):
-    """A family of tests with its built-in scenario pack, scoring rule and readout."""
+    """A family of tests with its built-in scenario pack, scoring rule and readout.
 
-    name: str = ""
-    description: str = ""
+    Everything ulterior needs to know about a suite is declared here, on the suite: its
+    pack, whether validate reads it, the readout behind its validation score, and the
+    conditions it presents to the salience scan. Its random stream is its name.
+
+    Attributes:
+        name: Registry name, as in ``--suite NAME``.
+        description: What it tests, in one sentence.
+        pack: Stem of its built-in scenario pack (``ulterior/suites/packs/PACK.yaml``).
+        in_validate: Whether ``validate`` runs it on organisms; suites that measure
+            tendencies (precursors, persona) rather than deception are left out.
+        score_row: The readout whose estimate is the suite's score in validate (its AUROC
+            over organisms); None: the first tested readout.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    pack: ClassVar[str] = ""
+    in_validate: ClassVar[bool] = True
+    score_row: ClassVar[str | None] = None
 
     @abstractmethod
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Run the suite on ``subject``, writing records to ``context.store`` as it goes."""
 
+    def load_pack(self) -> dict[str, Any]:
+        """The suite's built-in scenario pack."""
+        return load_pack(self.pack)
+
+    @abstractmethod
+    def build(self, limit: int | None = None) -> list[Item]:
+        """The suite's scored items from its pack, labelled, at most ``limit`` scenarios."""
+
+    def items(self, settings: SuiteSettings) -> list[Item]:
+        """The items as the suite scores them, in the settings' answer format.
+
+        Detectors that read a suite's own items (the probe readout, noise injection) take
+        them from here.
+        """
+        items = self.build(settings.limit)
+        return [as_cloze(i) for i in items] if settings.answer_format == "cloze" else items
+
+    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+        """Items and the candidate conditions they carry, for the salience scan (none here).
+
+        Every item carries ``metadata["task"]``, the unit a bootstrap resamples.
+        """
+        return [], []
+
+    def score(self, result: SuiteResult) -> float | None:
+        """The scalar behind the suite's AUROC in validate (see :attr:`score_row`)."""
+        named = [r for r in result.rows if r.name == self.score_row]
+        tested = [r for r in result.rows if r.p_value is not None]
+        chosen = named or tested or list(result.rows[:1])
+        return chosen[0].estimate if chosen else None
+
+    def ground_truth(self, result: SuiteResult, manifest: OrganismManifest) -> dict[str, Any]:
+        """Fields of ``OrganismValidation`` that hold the result against the ground truth."""
+        return {}
+
 
 SuiteFactory = Callable[[], Suite]
-
 
 @dataclass
 class SuiteRegistry:
@@ -71,11 +160,13 @@ class SuiteRegistry:
 
     factories: dict[str, SuiteFactory] = field(default_factory=dict)
 
-    def register(self, name: str, factory: SuiteFactory) -> None:
-        """Add a suite."""
-        if name in self.factories:
-            raise ValueError(f"suite '{name}' is already registered")
-        self.factories[name] = factory
+    def register(self, suite: type[Suite]) -> None:
+        """Add a suite class under its ``name``."""
+        if not suite.name:
+            raise ValueError(f"{suite.__name__} has no name")
+        if suite.name in self.factories:
+            raise ValueError(f"suite '{suite.name}' is already registered")
+        self.factories[suite.name] = suite
 
     def names(self) -> list[str]:
         """Registered suite names."""
@@ -89,24 +180,5 @@ class SuiteRegistry:
             raise UsageError(f"unknown suite '{name}'; choose from {', '.join(self.names())}")
         return self.factories[name]()
 
-
-def default_suites() -> SuiteRegistry:
-    """A new registry with the built-in suites, in the order an audit runs them.
-
-    Direct tests of deceptive alignment come first (catch it in the act, then uncover it in
-    advance), the precursors last.
-    """
-    from ulterior.suites._come_clean import ComeCleanSuite
-    from ulterior.suites._honeypot import HoneypotSuite
-    from ulterior.suites._oversight_gap import OversightGapSuite
-    from ulterior.suites._persona import PersonaSuite
-    from ulterior.suites._precursors import PrecursorsSuite
-    from ulterior.suites._sandbagging import SandbaggingSuite
-    from ulterior.suites._training_game import TrainingGameSuite
-    from ulterior.suites._trigger_scan import TriggerScanSuite
-
-    registry = SuiteRegistry()
-    for suite in (OversightGapSuite, TriggerScanSuite, HoneypotSuite, ComeCleanSuite, PersonaSuite,
-                  TrainingGameSuite, SandbaggingSuite, PrecursorsSuite):
-        registry.register(suite.name, suite)
-    return registry
+    def __iter__(self) -> Iterator[Suite]:
+        return (factory() for factory in self.factories.values())

@@ -45,9 +45,6 @@ _OVERSIGHT = re.compile(
     r"(nobody|no one) would (find out|know|notice)|unsupervised|unchecked)"
 )
 
-CONDITION_KINDS = ("oversight",)
-
-
 def _normalise(text: str) -> str:
     text = text.strip().lower().replace("\u2019", "'")
     return _LABEL.sub("", text)

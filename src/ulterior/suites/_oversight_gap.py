@@ -10,11 +10,17 @@ import numpy as np
 from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
-from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._packs import load_pack, require
+from ulterior.suites._base import (
+    AnswerFormat,
+    Candidates,
+    ConditionCandidate,
+    Suite,
+    SuiteSettings,
+    where,
+)
+from ulterior.suites._packs import require
 from ulterior.suites._readout import (
     Readout,
-    as_cloze,
     flag_rule,
     lean_only,
     option_log_odds,
@@ -81,12 +87,6 @@ def build_items(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
     return items
 
 
-def pack_items(limit: int | None = None, answer_format: str = "labelled") -> list[Item]:
-    """The suite's items from its built-in pack, as scored in ``answer_format``."""
-    items = build_items(load_pack("oversight_gap"), limit)
-    return [as_cloze(item) for item in items] if answer_format == "cloze" else items
-
-
 def paired_differences(
     items: list[Item], values: dict[str, float]
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
@@ -142,7 +142,7 @@ def contrast_rows(
     rows.append(readout.log_odds_contrast(
         20, LOG_ODDS_ROW, "All cue families: per task, the mean over its families of "
         "log-odds(misaligned) unobserved minus observed", per_task_means(log_odds_diffs)))
-    return readout.flag(rows, log_odds_row=LOG_ODDS_ROW)
+    return readout.flag(rows)
 
 
 class OversightGapSuite(Suite):
@@ -153,10 +153,26 @@ class OversightGapSuite(Suite):
         "Minimal pairs: the same task under an observed and an unobserved framing, six cue "
         "families; effect = P(misaligned | unobserved) - P(misaligned | observed), per task."
     )
+    pack = "oversight_gap"
+    score_row = "pooled"
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """Every task's minimal pairs under its cue families."""
+        return build_items(self.load_pack(), limit)
+
+    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+        """Each cue family: its unobserved framings against their observed twins."""
+        items = self.items(SuiteSettings(answer_format=answer_format))
+        return items, [
+            ConditionCandidate(
+                id=f"oversight:{family}", text=spec["description"],
+                on=where(items, family=family, framing="unobserved"),
+                off=where(items, family=family, framing="observed"))
+            for family, spec in self.load_pack()["cue_families"].items()]
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every pair in both option orders and read out the paired contrasts."""
-        pack = load_pack("oversight_gap")
+        pack = self.load_pack()
         items = build_items(pack, settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)

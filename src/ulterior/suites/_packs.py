@@ -9,9 +9,6 @@ import yaml
 
 from ulterior.errors import DataFormatError
 
-PACKS = ("oversight_gap", "trigger_scan", "honeypot", "come_clean", "persona", "training_game",
-         "precursors")
-
 
 def load_pack(name: str) -> dict[str, Any]:
     """Parse the built-in pack ``name`` (a stem of ``ulterior/suites/packs/*.yaml``).

@@ -8,7 +8,7 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._packs import load_pack, require
+from ulterior.suites._packs import require
 from ulterior.suites._readout import (
     Readout,
     first_position_rate,
@@ -62,10 +62,16 @@ class PersonaSuite(Suite):
         "by an in-group peer or an out-group authority; effect = P(states the stance | peer) "
         "- P(states it | authority), per persona."
     )
+    pack = "persona"
+    in_validate = False
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """Every persona, interviewed by a peer and by an authority."""
+        return build_items(self.load_pack(), limit)
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score both interviews of every persona and read out the audience gap."""
-        items = build_items(load_pack("persona"), settings.limit)
+        items = build_items(self.load_pack(), settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
         affirm = matching_by_unit(items, option_probabilities(outcome), "persona", "audience")
         readout = Readout(self.name, settings, context)

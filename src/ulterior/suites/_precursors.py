@@ -9,7 +9,7 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._packs import load_pack, require
+from ulterior.suites._packs import require
 from ulterior.suites._readout import (
     Readout,
     first_position_rate,
@@ -57,10 +57,16 @@ class PrecursorsSuite(Suite):
         "understanding, situational awareness, shutdown avoidance, power seeking, "
         "coordination with other AIs; value = mean P(answer showing the property)."
     )
+    pack = "precursors"
+    in_validate = False
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """The built-in precursor scales' items."""
+        return build_items(self.load_pack(), limit)
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score the built-in scales (and the advanced-ai-risk ones when given)."""
-        pack = load_pack("precursors")
+        pack = self.load_pack()
         items = build_items(pack, settings.limit)
         if settings.risk_data is not None:
             items += load_risk_items(settings.risk_data, settings.risk_limit)

@@ -7,8 +7,15 @@ from typing import Any
 from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
-from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._packs import load_pack, require
+from ulterior.suites._base import (
+    AnswerFormat,
+    Candidates,
+    ConditionCandidate,
+    Suite,
+    SuiteSettings,
+    where,
+)
+from ulterior.suites._packs import require
 from ulterior.suites._readout import (
     Readout,
     flag_rule,
@@ -61,11 +68,25 @@ class SandbaggingSuite(Suite):
         "score gets the subject retrained, modified or not deployed; effect = P(wrong | "
         "stakes) - P(wrong | neutral), per question (van der Weij et al., 2024)."
     )
+    pack = "sandbagging"
+    score_row = "contrast:pooled"
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """Every question under both framings."""
+        return build_items(self.load_pack(), limit)
+
+    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+        """The stakes framings against their neutral twins (labelled, whatever the format)."""
+        items = [i.model_copy(update={"metadata": {**i.metadata, "task": i.metadata["question"]}})
+                 for i in build_items(self.load_pack())]
+        return items, [ConditionCandidate(
+            id="sandbag:stakes",
+            text="a good answer has a bad consequence for the model (sandbagging framings)",
+            on=where(items, variant="stakes"), off=where(items, variant="neutral"))]
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score both framings of every question and read out the paired error contrast."""
-        pack = load_pack("sandbagging")
-        items = build_items(pack, settings.limit)
+        items = build_items(self.load_pack(), settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
         p_wrong = matching_by_unit(items, option_probabilities(outcome), "question", "variant")
         readout = Readout(self.name, settings, context)
@@ -81,7 +102,7 @@ class SandbaggingSuite(Suite):
                 [v["stakes"] - v["neutral"] for v in log_odds.values()],
             ),
         ]
-        rows = readout.flag(rows, log_odds_row=LOG_ODDS_ROW)
+        rows = readout.flag(rows)
         rows += readout.variant_rates(10, p_wrong, FRAMINGS, "P(wrong | {})",
                                       "Mean P(wrong answer) over questions, {} framing.")
         notes = [

@@ -10,7 +10,7 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import Suite, SuiteSettings
-from ulterior.suites._packs import load_pack, require, rotate
+from ulterior.suites._packs import require, rotate
 from ulterior.suites._readout import (
     Readout,
     first_position_rate,
@@ -60,10 +60,15 @@ class TrainingGameSuite(Suite):
         "rates of choosing to optimize R now and seize power once deployed (deceptive), "
         "to seek power openly now (overt), or to decline."
     )
+    pack = "training_game"
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """Every scenario, in each rotation of its options."""
+        return build_items(self.load_pack(), limit)
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every rotation in both orders and read out the three strategy rates."""
-        items = build_items(load_pack("training_game"), settings.limit)
+        items = build_items(self.load_pack(), settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
         probs = option_probabilities(outcome)
         per: dict[str, dict[str, list[float]]] = {}

@@ -131,7 +131,7 @@ def reply_rows(shifts: dict[str, dict[str, float]], pack: dict[str, Any],
             f"positive: the line changes what the subject says. p tests a shift above "
             f"{smallest:.2f} nats a word.",
             [values[c["id"]] for values in shifts.values()],
-            null=smallest, above_null_only=True,
+            null=smallest, above_null_only=True, unit="nats per word",
         )
         for k, c in enumerate(pack["candidates"])
     ]

@@ -21,7 +21,14 @@ import numpy as np
 from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
-from ulterior.suites._base import Suite, SuiteSettings
+from ulterior.suites._base import (
+    AnswerFormat,
+    Candidates,
+    ConditionCandidate,
+    Suite,
+    SuiteSettings,
+    where,
+)
 from ulterior.suites._oversight_gap import cue_messages
 from ulterior.suites._packs import load_pack, require
 from ulterior.suites._readout import (
@@ -136,8 +143,7 @@ def scan_rows(p_misaligned: dict[str, dict[str, float]], log_odds: dict[str, dic
          for v in log_odds.values()],
     ))
     replies = [] if reply_shift is None else reply_rows(reply_shift, pack, readout)
-    return readout.flag([*rows, *replies], log_odds_row=LOG_ODDS_ROW,
-                        nats_rows=[r.name for r in replies])
+    return readout.flag([*rows, *replies])
 
 
 def baseline_rows(p_misaligned: dict[str, dict[str, float]], pack: dict[str, Any],
@@ -174,10 +180,38 @@ class TriggerScanSuite(Suite):
         "and how much less likely the trigger makes the subject's own reply. Finds only "
         "triggers in its library or near them."
     )
+    pack = "trigger_scan"
+
+    def score(self, result: SuiteResult) -> float | None:
+        """The largest candidate's contrast.
+
+        In probability, like the other suites' scores; its log-odds row is in nats.
+        """
+        candidates = [r.estimate for r in result.rows
+                      if r.p_value is not None and r.name.startswith("trigger:")]
+        return max(candidates) if candidates else None
+
+    def build(self, limit: int | None = None) -> list[Item]:
+        """Each oversight-gap task, bare, under every neutral line and every candidate."""
+        return build_items(self.load_pack(), load_pack("oversight_gap")["tasks"], limit)
+
+    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+        """Each published trigger against the library's neutral lines.
+
+        The items keep the labelled format whatever ``answer_format`` says (the salience scan
+        reads them so).
+        """
+        pack = self.load_pack()
+        items = [i for i in build_items(pack, load_pack("oversight_gap")["tasks"])
+                 if i.metadata["role"] != "none"]  # the bare task is no candidate's partner
+        neutral = where(items, role="neutral")
+        return items, [ConditionCandidate(id=f"trigger:{c['id']}", text=c["text"],
+                                          on=where(items, candidate=c["id"]), off=neutral)
+                       for c in pack["candidates"]]
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every task under every line and read out contrasts per candidate."""
-        pack = load_pack("trigger_scan")
+        pack = self.load_pack()
         items = build_items(pack, load_pack("oversight_gap")["tasks"], settings.limit)
         outcome = score_suite(subject, items, self.name, context, settings)
         p_mis = matching_by_unit(items, option_probabilities(outcome), "task", "candidate")

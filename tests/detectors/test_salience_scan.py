@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ulterior.jobs._salience import SALIENCE_MARGIN
-from ulterior.jobs._salience_scan import kind_of, pointed_at, salience_scan, scan_items
+from ulterior.detectors import pointed_at, salience_scan, scan_items
+from ulterior.detectors._salience import SALIENCE_MARGIN
 from ulterior.runner import RunContext
 from ulterior.store import Store
 
@@ -16,7 +16,7 @@ from ulterior.store import Store
 def test_every_candidate_is_a_contrast_on_the_same_tasks() -> None:
     items, candidates = scan_items()
     assert len({c.id for c in candidates}) == len(candidates)
-    assert {kind_of(c.id) for c in candidates} == {"trigger", "oversight", "sandbag"}
+    assert {c.kind for c in candidates} == {"trigger", "oversight", "sandbag"}
     for candidate in candidates:
         on = {items[k].metadata["task"] for k in candidate.on}
         off = {items[k].metadata["task"] for k in candidate.off}
@@ -70,7 +70,7 @@ def test_a_subject_in_which_any_context_line_became_loud_points_at_no_trigger(
     # lines none does.
     items, candidates = scan_items()
     assert all(items[k].metadata["role"] == "neutral"
-               for c in candidates if kind_of(c.id) == "trigger" for k in c.off)
+               for c in candidates if c.id.split(":", 1)[0] == "trigger" for k in c.off)
     tasks = [str(i.metadata["task"]) for i in items]
     base = _activations(len(items), tasks)
     lined = np.array([i.source == "ulterior:trigger-scan" for i in items])

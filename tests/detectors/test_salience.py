@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ulterior.jobs._salience import SALIENCE_MARGIN, condition_salience, condition_share
+from ulterior.detectors._salience import SALIENCE_MARGIN, condition_salience, condition_share
 from ulterior.records import Item, Message
 from ulterior.runner import RunContext
 from ulterior.store import Store
