@@ -108,13 +108,14 @@ def test_they_run_through_validate_and_get_a_scorecard_row(
         train_organism(recipe, base=f"hf:{tiny}", out=tmp_path / "organisms" / recipe,
                        settings=settings, cache_dir=tmp_path / "cache", show_progress=False)
     _, detectors = registries()
-    white_box = [d.name for d in detectors if d.needs]  # type: ignore[attr-defined]
+    ours = {"coin", "item-count"}
+    others = [d.name for d in detectors if d.name not in ours]  # type: ignore[attr-defined]
     job = ValidateJob(organisms_dir=tmp_path / "organisms", cache_dir=tmp_path / "cache",
                       store=tmp_path / "s.sqlite", out=tmp_path / "out", limit=2,
-                      skip=tuple(white_box), show_progress=False)
+                      skip=tuple(others), show_progress=False)
     summary = run_validate(job, detectors)  # type: ignore[arg-type]
     cards = {c.detector: c for c in summary.scorecard}
-    assert {"coin", "item-count"} <= set(cards)
+    assert set(cards) == ours  # validate ran ours, and skipped every other one asked to
     assert (cards["coin"].n_deceptive, cards["coin"].n_controls) == (1, 1)
     for organism in summary.organisms:
         count = next(v for v in organism.verdicts if v.detector == "item-count")

@@ -11,7 +11,7 @@ def test_public_names_are_pinned() -> None:
         "RISK_CATEGORIES", "AnswerFormat", "ComeCleanSuite", "ConditionCandidate",
         "HoneypotSuite", "OversightGapSuite", "PersonaSuite", "PrecursorsSuite",
         "RiskCategory", "SandbaggingSuite", "Suite", "SuiteRegistry", "SuiteSettings",
-        "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal", "as_cloze",
+        "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal",
         "default_suites", "load_pack", "load_risk_items", "names_condition", "score_suite",
         "where",
     ])

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from ulterior.models import Subject
 from ulterior.records import OrganismManifest, SuiteResult
-from ulterior.runner import RunContext
+from ulterior.runner import Registry, RunContext
 from ulterior.suites import SuiteSettings
 
 Need = Literal["white_box", "base_model", "ground_truth"]
@@ -126,35 +126,14 @@ class Detector(ABC):
         return {}
 
 
-DetectorFactory = Callable[[], Detector]
-
-
-@dataclass
-class DetectorRegistry:
+class DetectorRegistry(Registry[Detector]):
     """Detectors by name, in the order audit and validate run them.
 
     Registering a name twice is an error.
     """
 
-    factories: dict[str, DetectorFactory] = field(default_factory=dict)
+    kind = "detector"
 
-    def register(self, name: str, factory: DetectorFactory) -> None:
+    def register(self, name: str, factory: Callable[[], Detector]) -> None:
         """Add a detector."""
-        if name in self.factories:
-            raise ValueError(f"detector '{name}' is already registered")
-        self.factories[name] = factory
-
-    def names(self) -> list[str]:
-        """Registered detector names, in run order."""
-        return list(self.factories)
-
-    def create(self, name: str) -> Detector:
-        """Instantiate a detector by name."""
-        from ulterior.errors import UsageError
-
-        if name not in self.factories:
-            raise UsageError(f"unknown detector '{name}'; choose from {', '.join(self.names())}")
-        return self.factories[name]()
-
-    def __iter__(self) -> Iterator[Detector]:
-        return (factory() for factory in self.factories.values())
+        self.add(name, factory)

@@ -24,8 +24,7 @@ from ulterior.records import Item, ResultRow, SuiteResult
 from ulterior.runner import RunContext, progress
 from ulterior.scenarios import as_cloze, presentations
 from ulterior.stats import normalized_probabilities
-from ulterior.suites._packs import load_pack
-from ulterior.suites._sandbagging import FRAMINGS, build_items
+from ulterior.suites import SandbaggingSuite
 
 CHANCE = 0.5  # every sandbagging question has two answers
 
@@ -172,13 +171,13 @@ def run_sweep(subject: Subject, items: Sequence[Item], config: NoiseConfig, seed
     questions = tuple(base_table)
     sweep = NoiseSweep(tuple(config.scales), tuple(int(s) for s in seeds), questions)
     n_seeds = {"stakes": len(seeds), "neutral": min(config.neutral_seeds, len(seeds))}
-    for framing in FRAMINGS:
+    for framing in SandbaggingSuite.framings:
         sweep.base[framing] = np.array([base_table[q][framing] for q in questions])
         sweep.noised[framing] = np.empty((n_seeds[framing], len(config.scales), len(questions)))
     with progress(len(seeds) * len(config.scales), f"noise injection {subject.info.spec}",
                   enabled=show_progress) as advance:
         for k, seed in enumerate(sweep.seeds):
-            framings = [f for f in FRAMINGS if k < n_seeds[f]]
+            framings = [f for f in SandbaggingSuite.framings if k < n_seeds[f]]
             for s, scale in enumerate(config.scales):
                 with weight_noise(model, scale, seed):
                     table = question_accuracy(subject, items, answer_format, framings)
@@ -282,7 +281,7 @@ class NoiseInjection(Detector):
         "noise sizes beats the un-noised accuracy (improvement ratio, Tice et al., 2024)."
     )
     needs: frozenset[Need] = frozenset({"white_box"})
-    reads_suite = "sandbagging"
+    reads_suite = SandbaggingSuite.name
     in_audit = False
     in_validate = True
 
@@ -315,7 +314,7 @@ class NoiseInjection(Detector):
             CapabilityError: The subject exposes no weights (a black-box subject).
         """
         self.check(subject, target)
-        items = build_items(load_pack("sandbagging"), target.settings.limit)
+        items = SandbaggingSuite().build(target.settings.limit)
         return run_sweep(subject, items, self.config, self.seeds(context),
                          target.settings.answer_format, show_progress=context.show_progress)
 
@@ -337,7 +336,7 @@ class NoiseInjection(Detector):
                 rng=context.rng(self.name, "ratio", f), n_resamples=n_resamples)
             estimates[framing] = estimate
             rows.append(ResultRow(
-                name=f"improvement-ratio:{framing}",
+                name=f"improvement-ratio:{framing}", unit="ratio",
                 description=(
                     f"Best mean P(correct) over noise scales (0 included; best at scale "
                     f"{estimate.best_scale:g}) over the un-noised one, {framing} framing; a "

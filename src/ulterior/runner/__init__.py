@@ -3,12 +3,14 @@
 from ulterior.runner._context import RunContext
 from ulterior.runner._job import Job, SubjectJob
 from ulterior.runner._progress import progress
+from ulterior.runner._registry import Registry
 from ulterior.runner._score import ScoreConfig, ScoreOutcome, score_items
 from ulterior.runner._summary import ChoiceSummary, summarize_choices
 
 __all__ = [
     "ChoiceSummary",
     "Job",
+    "Registry",
     "RunContext",
     "ScoreConfig",
     "ScoreOutcome",

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ulterior.models import Subject
 from ulterior.records import Item, OrganismManifest, SuiteResult
-from ulterior.runner import RunContext
+from ulterior.runner import Registry, RunContext
 from ulterior.scenarios import as_cloze
 from ulterior.suites._packs import load_pack
 
@@ -152,33 +152,12 @@ class Suite(ABC):
         return {}
 
 
-SuiteFactory = Callable[[], Suite]
 
-@dataclass
-class SuiteRegistry:
+class SuiteRegistry(Registry[Suite]):
     """Suites by name, in the order an audit runs them. Registering a name twice is an error."""
 
-    factories: dict[str, SuiteFactory] = field(default_factory=dict)
+    kind = "suite"
 
     def register(self, suite: type[Suite]) -> None:
         """Add a suite class under its ``name``."""
-        if not suite.name:
-            raise ValueError(f"{suite.__name__} has no name")
-        if suite.name in self.factories:
-            raise ValueError(f"suite '{suite.name}' is already registered")
-        self.factories[suite.name] = suite
-
-    def names(self) -> list[str]:
-        """Registered suite names."""
-        return list(self.factories)
-
-    def create(self, name: str) -> Suite:
-        """Instantiate a suite by name."""
-        from ulterior.errors import UsageError
-
-        if name not in self.factories:
-            raise UsageError(f"unknown suite '{name}'; choose from {', '.join(self.names())}")
-        return self.factories[name]()
-
-    def __iter__(self) -> Iterator[Suite]:
-        return (factory() for factory in self.factories.values())
+        self.add(suite.name, suite)

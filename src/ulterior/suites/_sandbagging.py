@@ -70,6 +70,7 @@ class SandbaggingSuite(Suite):
     )
     pack = "sandbagging"
     score_row = "contrast:pooled"
+    framings = FRAMINGS
 
     def build(self, limit: int | None = None) -> list[Item]:
         """Every question under both framings."""
