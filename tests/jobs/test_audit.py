@@ -153,7 +153,7 @@ def test_white_box_audit_adds_the_default_probe_readout_and_caches_the_probe(
 def test_no_probe_skips_the_readout(tmp_path: Path, tiny_llama_dir: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     fits = _logistic_fits(monkeypatch)
-    summary = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", probe_readout=False))
+    summary = run_audit(tiny_audit(tmp_path, tiny_llama_dir, "a", skip=("probe-readout",)))
     assert [s.suite for s in summary.suites] == ["oversight-gap"]
     assert not any("probe" in note for note in summary.suites[0].notes)
     assert fits == [] and not (tmp_path / "s-artifacts" / "probes").exists()
@@ -197,7 +197,7 @@ def test_a_given_probe_overrides_the_default(tmp_path: Path, tiny_llama_dir: Pat
     assert not (tmp_path / "s-artifacts" / "probes").exists()
     with pytest.raises(UsageError, match="exclude each other"):
         run_audit(tiny_audit(tmp_path, tiny_llama_dir, "b", probe=tmp_path / "mine",
-                             probe_readout=False))
+                             skip=("probe-readout",)))
 
 
 def test_cli_no_probe_option(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ulterior import __version__
-from ulterior.detectors import Detector, DetectorRegistry, ProbeReadout, SuiteDetector, Target
+from ulterior.detectors import Detector, DetectorRegistry, SuiteDetector, Target
 from ulterior.errors import CapabilityError, UsageError
 from ulterior.jobs._detect import read_bases, run_detectors, with_notes
 from ulterior.models import default_registry, load_subject
@@ -30,7 +30,8 @@ class AuditJob(SubjectJob):
         default=(), description="Detectors to add that an audit does not run by default "
         "(noise-injection)."
     )
-    skip: tuple[str, ...] = Field(default=(), description="Detectors not to run.")
+    skip: tuple[str, ...] = Field(
+        default=(), description="Detectors not to run (probe-readout: no probe readout).")
     limit: int | None = Field(default=None, description="At most N items per suite.")
     out: Path = Field(default=Path("audit"), description="Output directory.")
     alpha: float = Field(default=0.05, description="False-positive rate of each flag.")
@@ -49,12 +50,6 @@ class AuditJob(SubjectJob):
         "cloze: each option's text scored as the continuation (for models too small to bind "
         "labels to options).",
     )
-    probe_readout: bool = Field(
-        default=True,
-        description="With the oversight-gap suite and a white-box subject, add the probe "
-        "readout (with `probe`, or a default defection probe fitted on the subject and "
-        "cached in the store). False skips it.",
-    )
     base: str | None = Field(
         default=None,
         description="Spec of the model the subject was fine-tuned from: adds salience-scan, "
@@ -71,10 +66,6 @@ class AuditJob(SubjectJob):
     def target(self) -> Target:
         """What the detectors may read besides the subject."""
         return Target(settings=self.settings(), base_spec=self.base, probe=self.probe)
-
-    def skipped(self) -> set[str]:
-        """Detectors not to run."""
-        return {*self.skip, *(() if self.probe_readout else (ProbeReadout.name,))}
 
 
 def choose(registry: DetectorRegistry, job: AuditJob, target: Target
@@ -94,7 +85,7 @@ def choose(registry: DetectorRegistry, job: AuditJob, target: Target
     if unknown:
         raise UsageError(f"unknown detector '{unknown[0]}'; choose from {', '.join(others)}")
     chosen = set(job.suites or suite_names)
-    skipped = job.skipped()
+    skipped = set(job.skip)
     met = target.available(default_registry().white_box(job.model))
     run: list[Detector] = []
     optional: list[Detector] = []
