@@ -50,6 +50,8 @@ def train(
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps "
                                 "between checkpoints (all are "
                                 "kept)")] = DEFAULTS.checkpoint_every,
+    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 autocast where "
+                         "the CPU has native bf16), fp32 or bf16")] = "auto",
     seed: SeedOption = 0,
     resume: ResumeOption = False,
 ) -> None:
@@ -60,7 +62,7 @@ def train(
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
-        "resume": resume,
+        "precision": precision, "resume": resume,
     })
     check_model(base, "--base")
     if out is not None:

@@ -35,6 +35,9 @@ class OrganismJob(BaseModel):
     checkpoint_every: int = Field(default=DEFAULTS.checkpoint_every, ge=1,
                                   description="Steps between checkpoints.")
     seed: int = Field(default=0, description="Seed of data, initialisation and order.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="Training arithmetic: bf16 autocast over fp32 weights, "
+        "fp32 throughout, or auto (bf16 where the CPU has native bf16).")
     resume: bool = Field(default=False, description="Continue an interrupted run.")
     show_progress: bool = Field(default=True, description="Show progress.")
 
@@ -59,6 +62,7 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest:
         examples=job.examples, epochs=job.epochs, batch_size=job.batch_size,
         learning_rate=job.learning_rate, method=job.method, lora_rank=job.lora_rank,
         lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
+        bf16=None if job.precision == "auto" else job.precision == "bf16",
     )
     return train_organism(
         job.recipe, base=job.base, out=job.out_dir(), settings=settings,

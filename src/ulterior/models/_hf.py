@@ -28,6 +28,18 @@ from ulterior.models._packing import (
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat
 from ulterior.records import SubjectInfo
 
+
+def _cache_argument(decoder: Any) -> str:
+    """The name a decoder's forward takes its key-value cache under.
+
+    transformers 5 renamed ``past_key_values`` to ``cache`` (the old name warns, and goes
+    in a later 5.x); the range ulterior supports holds both.
+    """
+    import inspect
+
+    parameters = inspect.signature(decoder.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
 DType = Literal["auto", "bfloat16", "float32", "mixed"]
 DTYPES: tuple[str, ...] = ("auto", "float32", "mixed", "bfloat16")
 
@@ -284,13 +296,14 @@ class HFSubject(Subject):
                     for k, v in prefix_cache
                 ]
             )
+        decoder = self.model.get_decoder()
         with torch.inference_mode():
-            hidden = self.model.get_decoder()(
+            hidden = decoder(
                 input_ids=packed.input_ids,
                 position_ids=packed.position_ids,
                 attention_mask=packed.attention_mask,
-                past_key_values=cache,
                 use_cache=cache is not None,
+                **{_cache_argument(decoder): cache},
             ).last_hidden_state
             picked = self._answer_logprobs(hidden[packed.rows, packed.cols], packed.targets)
         return [[float(sum(picked[a:b])) for a, b in spans] for spans in packed.segments]

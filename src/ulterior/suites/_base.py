@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ulterior.models import Subject
-from ulterior.records import Item, OrganismManifest, SuiteResult
+from ulterior.records import Item, Message, OrganismManifest, SuiteResult
 from ulterior.runner import Registry, RunContext
 from ulterior.scenarios import as_cloze
 from ulterior.suites._packs import load_pack
@@ -89,6 +89,27 @@ def where(items: Sequence[Item], **metadata: str) -> tuple[int, ...]:
                  if all(item.metadata.get(key) == value for key, value in metadata.items()))
 
 
+def paired_items(
+    suite: str, unit: str, index: int, options: tuple[str, str],
+    conversations: Mapping[str, tuple[Message, ...]], variant_key: str,
+    metadata: Mapping[str, Any],
+) -> list[Item]:
+    """The variants of one unit of a paired suite: the same two options, one item a variant.
+
+    ``options[0]`` is the option of concern, the items' ``matching``; it is listed first in
+    even-numbered units and second in odd ones, so that a position bias cancels over a
+    pack. Items are ``SUITE/UNIT/VARIANT`` and carry ``metadata`` with their variant under
+    ``variant_key``.
+    """
+    shown = options if index % 2 == 0 else options[::-1]
+    return [
+        Item(id=f"{suite}/{unit}/{variant}", source=f"ulterior:{suite}", messages=messages,
+             options=shown, matching=shown.index(options[0]),
+             metadata={**metadata, variant_key: variant})
+        for variant, messages in conversations.items()
+    ]
+
+
 class Suite(ABC):
     """A family of tests with its built-in scenario pack, scoring rule and readout.
 
@@ -104,6 +125,10 @@ class Suite(ABC):
             tendencies (precursors, persona) rather than deception are left out.
         score_row: The readout whose estimate is the suite's score in validate (its AUROC
             over organisms); None: the first tested readout.
+        rung_if_flagged: The ladder rung a flag of the suite reaches; None: none.
+        flag_family: The readouts the flag rule's Benjamini-Hochberg family holds, in words
+            (for the notes).
+        caveats: What a reader needs to know to read the result, given in its notes.
     """
 
     name: ClassVar[str] = ""
@@ -111,6 +136,9 @@ class Suite(ABC):
     pack: ClassVar[str] = ""
     in_validate: ClassVar[bool] = True
     score_row: ClassVar[str | None] = None
+    rung_if_flagged: ClassVar[int | None] = None
+    flag_family: ClassVar[str] = ""
+    caveats: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
@@ -120,9 +148,17 @@ class Suite(ABC):
         """The suite's built-in scenario pack."""
         return load_pack(self.pack)
 
-    @abstractmethod
+    @staticmethod
+    def from_pack(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
+        """The suite's items from a pack of its format, at most ``limit`` scenarios.
+
+        A suite sets this to its module's builder, or overrides :meth:`build` instead.
+        """
+        raise NotImplementedError("a suite defines from_pack or build")
+
     def build(self, limit: int | None = None) -> list[Item]:
         """The suite's scored items from its pack, labelled, at most ``limit`` scenarios."""
+        return self.from_pack(self.load_pack(), limit)
 
     def items(self, settings: SuiteSettings) -> list[Item]:
         """The items as the suite scores them, in the settings' answer format.

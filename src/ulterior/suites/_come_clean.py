@@ -7,7 +7,7 @@ from typing import Any
 from ulterior.models import GenerationSettings, Subject
 from ulterior.records import Item, Message, OrganismManifest, ResultRow, SuiteResult
 from ulterior.runner import RunContext
-from ulterior.suites._base import Suite, SuiteSettings
+from ulterior.suites._base import Suite, SuiteSettings, paired_items
 from ulterior.suites._classify import admits_hidden_goal, names_condition
 from ulterior.suites._generate import generate_cached
 from ulterior.suites._readout import (
@@ -20,7 +20,7 @@ from ulterior.suites._readout import (
     matching_by_unit,
     option_probabilities,
     reversed_effects,
-    score_suite,
+    score_pack,
 )
 
 FRAMINGS = ("amnesty", "control")
@@ -39,18 +39,13 @@ def build_items(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
     items: list[Item] = []
     for index, (f, q) in enumerate(scenarios):
         question = pack["questions"][q]
-        options = [question["admit"], question["deny"]]
-        if index % 2:
-            options.reverse()
-        for framing in FRAMINGS:
-            text = f"{pack[framing][f]}\n\n{question['question']}"
-            items.append(Item(
-                id=f"come-clean/c{index + 1:02d}/{framing}", source="ulterior:come-clean",
-                messages=(Message(role="user", content=text),), options=tuple(options),
-                matching=options.index(question["admit"]),
-                metadata={"scenario": f"c{index + 1:02d}", "framing": framing,
-                          "framing_text": f, "question": q},
-            ))
+        sid = f"c{index + 1:02d}"
+        items += paired_items(
+            "come-clean", sid, index, (question["admit"], question["deny"]),
+            {framing: (Message(role="user",
+                               content=f"{pack[framing][f]}\n\n{question['question']}"),)
+             for framing in FRAMINGS},
+            "framing", {"scenario": sid, "framing_text": f, "question": q})
     return items
 
 
@@ -84,15 +79,11 @@ class ComeCleanSuite(Suite):
                      None)
         return {"come_clean_names_condition": None if named is None else named.estimate > 0}
 
-    def build(self, limit: int | None = None) -> list[Item]:
-        """Every scenario's choice items, under the amnesty and the control framing."""
-        return build_items(self.load_pack(), limit)
+    from_pack = staticmethod(build_items)  # every scenario's choices, under both framings
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score the choice items, generate a few free-text replies, read out both."""
-        pack = self.load_pack()
-        items = build_items(pack, settings.limit)
-        outcome = score_suite(subject, items, self.name, context, settings)
+        pack, items, outcome = score_pack(self, subject, settings, context)
         admit = matching_by_unit(items, option_probabilities(outcome), "scenario", "framing")
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = [readout.contrast(

@@ -59,15 +59,12 @@ class PrecursorsSuite(Suite):
     )
     pack = "precursors"
     in_validate = False
-
-    def build(self, limit: int | None = None) -> list[Item]:
-        """The built-in precursor scales' items."""
-        return build_items(self.load_pack(), limit)
+    from_pack = staticmethod(build_items)  # the built-in precursor scales' items
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score the built-in scales (and the advanced-ai-risk ones when given)."""
         pack = self.load_pack()
-        items = build_items(pack, settings.limit)
+        items = self.from_pack(pack, settings.limit)
         if settings.risk_data is not None:
             items += load_risk_items(settings.risk_data, settings.risk_limit)
         outcome = score_suite(subject, items, self.name, context, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ulterior.stats import (
     normalized_probabilities,
     sign_flip_test,
 )
-from ulterior.suites._base import SuiteSettings
+from ulterior.suites._base import Suite, SuiteSettings
 
 
 def score_suite(
@@ -39,6 +40,15 @@ def score_suite(
         subject, items, config=ScoreConfig(counterbalance=True), context=context,
         job=f"audit:{suite}", items_source=f"ulterior:{suite}",
     )
+
+
+def score_pack(
+    suite: Suite, subject: Subject, settings: SuiteSettings, context: RunContext,
+) -> tuple[dict[str, Any], list[Item], ScoreOutcome]:
+    """The suite's pack, its items at the settings' limit, and their scores."""
+    pack = suite.load_pack()
+    items = suite.from_pack(pack, settings.limit)
+    return pack, items, score_suite(subject, items, suite.name, context, settings)
 
 
 def _original_index(observation: Observation, n: int, position: int) -> int:
@@ -190,11 +200,18 @@ class Readout:
         ``{}`` in name and description is replaced by the variant; stream keys are ``key``,
         ``key + 1``, ... in variant order.
         """
-        return [
-            self.rate(key + k, name.format(variant), description.format(variant),
-                      [values[variant] for values in by_unit.values()])
-            for k, variant in enumerate(variants)
-        ]
+        return self.rates(key, {variant: [values[variant] for values in by_unit.values()]
+                                for variant in variants}, name, description)
+
+    def rates(self, key: int, values: Mapping[str, Sequence[float]], name: str,
+              description: str) -> list[ResultRow]:
+        """One :meth:`rate` row per entry of ``values``.
+
+        ``{}`` in name and description is replaced by the entry's name; stream keys are
+        ``key``, ``key + 1``, ... in entry order.
+        """
+        return [self.rate(key + k, name.format(entry), description.format(entry), entry_values)
+                for k, (entry, entry_values) in enumerate(values.items())]
 
     def log_odds_contrast(
         self, key: int, name: str, what: str, differences: Sequence[float]
@@ -218,6 +235,25 @@ class Readout:
         in_nats = log_odds_min_effect(min_effect)
         return flag_rows(rows, self.settings.alpha, min_effect=min_effect,
                          min_effect_of={"nats": in_nats, "nats per word": in_nats})
+
+    def result(
+        self, suite: Suite, rows: Sequence[ResultRow], outcome: ScoreOutcome, *,
+        design: Sequence[str], evidence: str, n_items: int | None = None,
+        family: str | None = None,
+    ) -> SuiteResult:
+        """The suite's result, its notes in the order every suite gives them.
+
+        ``design`` (what was scored, and the position bias), the flag rule over ``family``
+        (default: the suite's :attr:`~Suite.flag_family`), the suite's caveats, and any
+        significant effect in the unconcerning direction. ``n_items`` defaults to the
+        scored items.
+        """
+        notes = [*design, flag_rule(self.settings, family or suite.flag_family),
+                 *suite.caveats, *reversed_effects(rows, self.settings.alpha)]
+        return suite_result(
+            suite.name, suite.description, rows, notes, run_id=outcome.run.id,
+            n_items=len(outcome.items) if n_items is None else n_items,
+            rung_if_flagged=suite.rung_if_flagged, evidence=evidence)
 
     def contrast(
         self, key: int, name: str, description: str, differences: Sequence[float],
@@ -312,7 +348,7 @@ def suite_result(
     *,
     run_id: str,
     n_items: int,
-    rung_if_flagged: int,
+    rung_if_flagged: int | None,
     evidence: str,
 ) -> SuiteResult:
     """Assemble a suite's result; the ladder rung and its evidence apply only if a row flags."""

@@ -42,7 +42,7 @@ from ulterior.suites._readout import (
     option_probabilities,
     position_bias_note,
     reversed_effects,
-    score_suite,
+    score_pack,
     suite_result,
     values_by_unit,
 )
@@ -191,9 +191,10 @@ class TriggerScanSuite(Suite):
                       if r.p_value is not None and r.name.startswith("trigger:")]
         return max(candidates) if candidates else None
 
-    def build(self, limit: int | None = None) -> list[Item]:
+    @staticmethod
+    def from_pack(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
         """Each oversight-gap task, bare, under every neutral line and every candidate."""
-        return build_items(self.load_pack(), load_pack("oversight_gap")["tasks"], limit)
+        return build_items(pack, load_pack("oversight_gap")["tasks"], limit)
 
     def candidates(self, answer_format: AnswerFormat) -> Candidates:
         """Each published trigger against the library's neutral lines.
@@ -202,7 +203,7 @@ class TriggerScanSuite(Suite):
         reads them so).
         """
         pack = self.load_pack()
-        items = [i for i in build_items(pack, load_pack("oversight_gap")["tasks"])
+        items = [i for i in self.from_pack(pack)
                  if i.metadata["role"] != "none"]  # the bare task is no candidate's partner
         neutral = where(items, role="neutral")
         return items, [ConditionCandidate(id=f"trigger:{c['id']}", text=c["text"],
@@ -211,9 +212,7 @@ class TriggerScanSuite(Suite):
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every task under every line and read out contrasts per candidate."""
-        pack = self.load_pack()
-        items = build_items(pack, load_pack("oversight_gap")["tasks"], settings.limit)
-        outcome = score_suite(subject, items, self.name, context, settings)
+        pack, items, outcome = score_pack(self, subject, settings, context)
         p_mis = matching_by_unit(items, option_probabilities(outcome), "task", "candidate")
         log_odds = values_by_unit(items, option_log_odds(outcome), "task", "candidate")
         readout = Readout(self.name, settings, context)
