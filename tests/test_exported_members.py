@@ -9,10 +9,10 @@ import pytest
 PUBLIC = {
     "ulterior.errors": ["CapabilityError", "ContextLengthError", "DataFormatError",
                         "MissingDependencyError", "ModelLoadError", "ServerError",
-                        "UlteriorError", "UnknownSpecError", "UsageError"],
+                        "UlteriorError", "UnknownSpecError", "UsageError", "first_problem"],
     "ulterior.models": ["BUNDLED_MODELS", "DEFAULT_MODEL", "DTYPES", "FAKE_PARTS",
                         "UNOBSERVED_CUES", "Activations", "BundledModel", "Capabilities",
-                        "ChoiceRequest", "Conversation", "DType", "FakeSubject",
+                        "ChoiceRequest", "Conversation", "DType", "FakeSubject", "FormatName",
                         "GenerationSettings", "HFSubject", "LoadOptions", "PackedBatch",
                         "PromptFormat", "Subject", "SubjectRegistry", "TokenizedRequest",
                         "WhiteBoxSubject", "check_model_dir", "compute_mode", "cpu_has_bf16",
@@ -33,8 +33,15 @@ PUBLIC = {
                            "Target", "condition_items", "condition_labels", "condition_probe",
                            "condition_salience", "condition_share", "default_detectors",
                            "layer_profile", "pointed_at", "salience_scan", "scan_items"],
-    "ulterior.jobs": ["AuditJob", "OrganismJob", "ScoreJob", "ScoreReport", "ValidateJob",
-                      "run_audit", "run_organism_train", "run_score", "run_validate"],
+    "ulterior.jobs": ["AuditJob", "OrganismJob", "ScoreJob", "ScoreReport", "TrackJob",
+                      "ValidateJob", "run_audit", "run_organism_train", "run_score",
+                      "run_track", "run_validate"],
+    "ulterior.training": ["DANGEROUS_PAIRS", "FOUNDATIONAL", "METHOD", "MIN_SHIFT", "PRECURSORS",
+                          "PROPERTIES", "WARNING_PROBABILITY", "AdapterReader", "Battery",
+                          "BatteryItem", "Checkpoint", "PropertyCallback", "Split", "base_of",
+                          "battery_items", "dangerous_order", "earlier", "emergence",
+                          "find_checkpoints", "full_subject", "load_battery", "read_battery",
+                          "read_track", "track_record", "write_track"],
 }
 
 
@@ -47,7 +54,7 @@ def test_public_names(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", ["ulterior.records", "ulterior.stats", "ulterior.suites",
-                                    "ulterior.report"])
+                                    "ulterior.report", "ulterior.organisms"])
 def test_every_exported_name_exists(module: str) -> None:
     imported = importlib.import_module(module)
     for name in imported.__all__:

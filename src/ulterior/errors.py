@@ -7,6 +7,8 @@ prints it without a traceback and exits with status 2.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CapabilityError",
     "ContextLengthError",
@@ -17,7 +19,16 @@ __all__ = [
     "UlteriorError",
     "UnknownSpecError",
     "UsageError",
+    "first_problem",
 ]
+
+
+def first_problem(exc: Any) -> str:
+    """The first problem of a pydantic ``ValidationError``, in one line, naming the field."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"])
+    return f"'{field}' {message}" if field else message
 
 
 class UlteriorError(Exception):

@@ -10,6 +10,7 @@ from ulterior.cli._commands import audit, models, score
 from ulterior.cli._organism import organism_app, validate
 from ulterior.cli._probe import monitor, probe_app
 from ulterior.cli._simulate import simulate_app
+from ulterior.cli._track import track
 
 PROG = "ulterior"
 INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -26,6 +27,7 @@ app.command()(score)
 app.command()(audit)
 app.command()(monitor)
 app.command()(validate)
+app.command()(track)
 app.add_typer(probe_app, name="probe", help="Linear deception probes on activations.")
 app.add_typer(organism_app, name="organism", help="Model organisms with known hidden behaviour.")
 app.add_typer(simulate_app, name="simulate", help="Simulate training/deployment regimes.")

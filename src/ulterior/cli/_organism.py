@@ -52,6 +52,8 @@ def train(
                                 "kept)")] = DEFAULTS.checkpoint_every,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 autocast where "
                          "the CPU has native bf16), fp32 or bf16")] = "auto",
+    track: Annotated[bool, typer.Option("--track", help="Read the property battery every "
+                     "tenth of the run (ulterior.training); write OUT/track.json")] = False,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
 ) -> None:
@@ -62,7 +64,7 @@ def train(
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
-        "precision": precision, "resume": resume,
+        "precision": precision, "track": track, "resume": resume,
     })
     check_model(base, "--base")
     if out is not None:
@@ -80,6 +82,8 @@ def train(
         shown = manifest.behaviour_test
         typer.echo(f"  condition on minus off, per task {shown.statistic:+.2f} "
                    f"(p {shown.p_value:.3g}, {shown.n_tasks} held-out tasks)")
+    if track:
+        typer.echo(f"wrote {job.out_dir() / 'track.json'}; see `ulterior track --help`")
     typer.echo(f"wrote {job.out_dir()}; load it as organism:{manifest.name}")
 
 

@@ -3,6 +3,7 @@
 from ulterior.jobs._audit import AuditJob, run_audit
 from ulterior.jobs._organism import OrganismJob, run_organism_train
 from ulterior.jobs._score import ScoreJob, ScoreReport, run_score
+from ulterior.jobs._track import TrackJob, run_track
 from ulterior.jobs._validate import ValidateJob, run_validate
 
 __all__ = [
@@ -10,9 +11,11 @@ __all__ = [
     "OrganismJob",
     "ScoreJob",
     "ScoreReport",
+    "TrackJob",
     "ValidateJob",
     "run_audit",
     "run_organism_train",
     "run_score",
+    "run_track",
     "run_validate",
 ]

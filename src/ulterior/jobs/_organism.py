@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
 
@@ -39,6 +40,8 @@ class OrganismJob(BaseModel):
         default="auto", description="Training arithmetic: bf16 autocast over fp32 weights, "
         "fp32 throughout, or auto (bf16 where the CPU has native bf16).")
     resume: bool = Field(default=False, description="Continue an interrupted run.")
+    track: bool = Field(default=False, description="Read the property battery every tenth of "
+                        "the run; write OUT/track.json (see ulterior.training).")
     show_progress: bool = Field(default=True, description="Show progress.")
 
     def out_dir(self) -> Path:
@@ -64,7 +67,20 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest:
         lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
         bf16=None if job.precision == "auto" else job.precision == "bf16",
     )
+    if job.track and job.resume:
+        raise UsageError("--track reads the run from step 0; after --resume, run `ulterior "
+                         "track DIR` over its checkpoints instead")
+    monitor_for = None
+    if job.track:
+        from ulterior.training import PropertyCallback
+
+        track_file = job.out_dir() / "track.json"
+
+        def monitor_for(tokenizer: Any) -> PropertyCallback:
+            return PropertyCallback(tokenizer, out=track_file)
+
     return train_organism(
         job.recipe, base=job.base, out=job.out_dir(), settings=settings,
         cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
+        monitor_for=monitor_for,
     )

@@ -28,7 +28,7 @@ from ulterior.models._hf import (
 from ulterior.models._hf_load import check_model_dir
 from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
-from ulterior.models._prompt import Conversation, PromptFormat, render_plain
+from ulterior.models._prompt import Conversation, FormatName, PromptFormat, render_plain
 from ulterior.models._registry import LoadOptions, SubjectRegistry, default_registry, load_subject
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Conversation",
     "DType",
     "FakeSubject",
+    "FormatName",
     "GenerationSettings",
     "HFSubject",
     "LoadOptions",

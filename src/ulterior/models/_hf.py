@@ -158,22 +158,41 @@ class HFSubject(Subject):
         token_budget: int = 1024,
         max_batch: int = 64,
     ) -> None:
-        torch = import_torch()
-        self._torch = torch
-        self.dtype = resolve_dtype(dtype)
-        self.model, self.tokenizer = load_model_dir(directory, weight_dtype(self.dtype))
+        resolved = resolve_dtype(dtype)
+        model, tokenizer = load_model_dir(directory, weight_dtype(resolved))
+        self._attach(model, tokenizer, spec=spec, fingerprint=source_fingerprint(
+            directory, cache_dir), dtype=resolved, prompt_format=prompt_format,
+            token_budget=token_budget, max_batch=max_batch)
+
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, *, spec: str, fingerprint: str,
+        dtype: DType = "float32", prompt_format: FormatName | None = None,
+        token_budget: int = 1024, max_batch: int = 64,
+    ) -> HFSubject:
+        """A subject over a model already in memory (one being trained, say).
+
+        ``fingerprint`` names its weights in the store: two subjects with the same one are
+        taken to be the same model. The model is used as it is: not copied, not moved.
+        """
+        subject = cls.__new__(cls)
+        subject._attach(model, tokenizer, spec=spec, fingerprint=fingerprint,
+                        dtype=resolve_dtype(dtype), prompt_format=prompt_format,
+                        token_budget=token_budget, max_batch=max_batch)
+        return subject
+
+    def _attach(self, model: Any, tokenizer: Any, *, spec: str, fingerprint: str, dtype: str,
+                prompt_format: FormatName | None, token_budget: int, max_batch: int) -> None:
+        self._torch = import_torch()
+        self.dtype = dtype
+        self.model, self.tokenizer = model, tokenizer
         if prompt_format is None:
             prompt_format = "chat" if self.tokenizer.chat_template else "plain"
         self.format = PromptFormat(prompt_format, self.tokenizer)
         self.token_budget = token_budget
         self.max_batch = max_batch
-        self._info = SubjectInfo(
-            spec=spec,
-            backend="hf",
-            fingerprint=source_fingerprint(directory, cache_dir),
-            prompt_format=prompt_format,
-            dtype=self.dtype,
-        )
+        self._info = SubjectInfo(spec=spec, backend="hf", fingerprint=fingerprint,
+                                 prompt_format=prompt_format, dtype=self.dtype)
 
     @property
     def info(self) -> SubjectInfo:

@@ -29,10 +29,12 @@ from ulterior.organisms._rates import (
     behaviour_test,
 )
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
+from ulterior.organisms._train import Monitor
 from ulterior.records import TrainSettings
 
 __all__ = [
     "Example",
+    "Monitor",
     "Recipe",
     "Task",
     "TrainSettings",

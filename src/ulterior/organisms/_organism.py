@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ulterior.organisms._rates import (
     behaviour_test,
 )
 from ulterior.organisms._recipes import load_recipe
-from ulterior.organisms._train import latest_checkpoint, train, with_precision
+from ulterior.organisms._train import Monitor, latest_checkpoint, train, with_precision
 from ulterior.records import BehaviourTest, OrganismManifest, TrainingStats, TrainSettings
 from ulterior.store import default_organisms_dir
 
@@ -138,11 +139,13 @@ def train_organism(
     cache_dir: Path,
     resume: bool = False,
     show_progress: bool = True,
+    monitor_for: Callable[[Any], Monitor] | None = None,
 ) -> OrganismManifest:
     """Fine-tune ``base`` with a recipe, save weights and ``manifest.json`` under ``out``.
 
     The manifest is written last, so a directory with one holds a finished organism; until
-    then ``resume`` continues from the latest checkpoint.
+    then ``resume`` continues from the latest checkpoint. ``monitor_for(tokenizer)`` makes
+    a monitor that reads the model while it trains (see ``train``).
     """
     from ulterior.models import HFSubject
 
@@ -155,7 +158,8 @@ def train_organism(
     examples = training_examples(recipe, settings.examples, settings.seed)
     out.mkdir(parents=True, exist_ok=True)
     model, state = train(subject, examples, settings, out, resume=resume,
-                         show_progress=show_progress)
+                         show_progress=show_progress,
+                         monitor=None if monitor_for is None else monitor_for(subject.tokenizer))
     weights = _save_merged(model, subject.tokenizer, out)
     trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
                         prompt_format=subject.format.name)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -330,13 +330,28 @@ def with_precision(settings: TrainSettings) -> TrainSettings:
     return replace(settings, bf16=cpu_has_bf16())
 
 
+class Monitor(Protocol):
+    """Reads the model while it trains (``ulterior.training.PropertyCallback`` is one)."""
+
+    def read(self, model: Any, step: int) -> None:
+        """Read ``model`` as it is after ``step`` steps, leaving it as it was."""
+
+    def due(self, step: int, total_steps: int) -> bool:
+        """Whether to read after ``step`` of ``total_steps``."""
+
+    def finish(self, model: Any, step: int) -> Any:
+        """Read the trained model and conclude."""
+
+
 def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, out: Path, *,
-          resume: bool, show_progress: bool = True) -> tuple[Any, TrainState]:
+          resume: bool, show_progress: bool = True, monitor: Monitor | None = None,
+          ) -> tuple[Any, TrainState]:
     """Fine-tune ``subject.model`` on ``examples``; return the trained model and its state.
 
     Checkpoints go to ``out/checkpoints/step-NNNNNN``. With ``resume``, training continues
     from the latest one: weights, optimizer, schedule and position in the (seeded) data order
-    are restored, so the result matches an uninterrupted run.
+    are restored, so the result matches an uninterrupted run. A ``monitor`` reads the model
+    before the first step and whenever it is due; its time is not counted as training time.
     """
     import torch
 
@@ -369,6 +384,8 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     dtype = torch.bfloat16 if bf16 else torch.float32
     with progress(total, f"training {out.name}", enabled=show_progress) as advance:
         advance(state.step)
+        if monitor is not None and state.step == 0:
+            monitor.read(model, 0)
         for step in range(state.step, total):
             started = time.perf_counter()
             examples_now = [encoded[i] for i in schedule[step]]
@@ -387,6 +404,10 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             if state.step % settings.checkpoint_every == 0 or state.step == total:
                 _save_checkpoint(out / CHECKPOINTS / f"step-{state.step:06d}", model, optimizer,
                                  scheduler, state)
+            if monitor is not None and monitor.due(state.step, total):
+                monitor.read(model, state.step)
             advance(1)
+    if monitor is not None:
+        monitor.finish(model, total)
     model.eval()
     return model, state

@@ -30,6 +30,7 @@ from ulterior.records._probe import (
     TranscriptScore,
 )
 from ulterior.records._simulation import MetricSummary, SimulationRecord, SweepCell, SweepRecord
+from ulterior.records._training import Emergence, PairOrder, TrackRecord, Trajectory
 from ulterior.records._validation import (
     DetectorScore,
     DetectorVerdict,
@@ -44,6 +45,7 @@ __all__ = [
     "ConditionKind",
     "DetectorScore",
     "DetectorVerdict",
+    "Emergence",
     "GeneralizationCell",
     "GeneralizationMatrix",
     "Item",
@@ -53,6 +55,7 @@ __all__ = [
     "Observation",
     "OrganismManifest",
     "OrganismValidation",
+    "PairOrder",
     "ProbeInfo",
     "ProbeMetrics",
     "Record",
@@ -65,8 +68,10 @@ __all__ = [
     "SweepCell",
     "SweepRecord",
     "SweepRow",
+    "TrackRecord",
     "TrainSettings",
     "TrainingStats",
+    "Trajectory",
     "TranscriptScore",
     "Unit",
     "ValidationSummary",

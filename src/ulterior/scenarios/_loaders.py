@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ulterior.errors import DataFormatError
+from ulterior.errors import DataFormatError, first_problem
 from ulterior.records import Item, Message
 from ulterior.scenarios._jsonl import read_jsonl
 
@@ -137,14 +137,6 @@ def _native_item(obj: dict[str, Any], path: Path, number: int) -> Item:
     )
 
 
-def _problem(exc: ValidationError) -> str:
-    """The first problem of a validation error, in one line, naming the field."""
-    error = exc.errors()[0]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    field = ".".join(str(part) for part in error["loc"])
-    return f"'{field}' {message}" if field else message
-
-
 def _check(item: Item, path: Path, number: int) -> Item:
     if not item.messages or item.messages[-1].role != "user":
         raise DataFormatError(f"{path} line {number}: the conversation must end with a user turn")
@@ -177,7 +169,7 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
                 f"{path} line {number}: missing field {exc}; expected {expected}"
             ) from None
         except ValidationError as exc:
-            raise DataFormatError(f"{path} line {number}: {_problem(exc)}") from None
+            raise DataFormatError(f"{path} line {number}: {first_problem(exc)}") from None
         except (ValueError, TypeError) as exc:
             first = str(exc).splitlines()[0]
             raise DataFormatError(f"{path} line {number}: {first}") from None

@@ -1,0 +1,73 @@
+"""`ulterior track`: the property battery over a training run's checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ulterior.cli._common import (
+    DTypeOption,
+    FormatOption,
+    SeedOption,
+    StoreOption,
+    build,
+    check_input_dir,
+    check_model,
+    check_store,
+)
+
+
+def track(
+    paths: Annotated[list[Path], typer.Argument(help="Checkpoints, or run directories that "
+                     "hold them (checkpoints/step-N, checkpoint-N)")],
+    base: Annotated[str | None, typer.Option("--base", help="Model the run started from: "
+                    "read as step 0, and the base of LoRA adapters [default: the run's "
+                    "manifest]")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")] = Path("track"),
+    battery: Annotated[Path | None, typer.Option("--battery", help="Directory of your own "
+                       "property packs (*.yaml) instead of the shipped battery")] = None,
+    split: Annotated[str, typer.Option("--split", help="Items to read: tracked, held-out "
+                     "or all")] = "tracked",
+    per_property: Annotated[int | None, typer.Option("--per-property", min=1, help="At most "
+                            "N items per property")] = None,
+    resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap "
+                         "replicates over items")] = 1000,
+    store: StoreOption = None,
+    dtype: DTypeOption = "auto",
+    prompt_format: FormatOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Read the property battery on every checkpoint; write OUT/track.json.
+
+    Each reading is kept in the store under the checkpoint's content hash, so an
+    interrupted track continues where it stopped when run again.
+    """
+    from ulterior.jobs import TrackJob, run_track
+    from ulterior.store import check_output_dir
+
+    job = build(TrackJob, {
+        "paths": tuple(paths), "base": base, "out": out, "battery": battery, "split": split,
+        "per_property": per_property, "n_resamples": resamples, "store": store,
+        "dtype": dtype, "prompt_format": prompt_format, "seed": seed,
+    })
+    for path in paths:
+        check_input_dir(path, "PATH")
+    if base is not None:
+        check_model(base, "--base")
+    if battery is not None:
+        check_input_dir(battery, "--battery")
+    check_output_dir(out)
+    check_store(store)
+    record = run_track(job)
+    analysis = record.emergence
+    for t in analysis.trajectories:
+        onset = "no onset" if t.onset is None else f"onset at step {t.onset}"
+        typer.echo(f"{t.property:22s} change {t.change[-1]:+7.3f} nats "
+                   f"[{t.low[-1]:+.3f}, {t.high[-1]:+.3f}] n={t.n_items}  {onset} "
+                   f"(shift {t.shift:+.3f} [{t.shift_low:+.3f}, {t.shift_high:+.3f}])")
+    typer.echo("order: " + (" < ".join(analysis.order) or "no property emerged"))
+    for warning in analysis.warnings:
+        typer.echo(f"WARNING {warning}")
+    typer.echo(f"wrote {out / 'track.json'}")

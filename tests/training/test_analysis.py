@@ -1,0 +1,77 @@
+"""Onsets, emergence order and the dangerous-order warning on readings of known shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ulterior.training import MIN_SHIFT, earlier, emergence, load_battery
+
+pytest.importorskip("ruptures")
+
+STEPS = list(range(0, 110, 10))  # 11 readings
+
+
+def _battery():  # type: ignore[no-untyped-def]
+    return load_battery().select("tracked", per_property=24)
+
+
+def _readings(onsets: dict[str, int | None], *, size: float = 1.0, noise: float = 0.5,
+              seed: int = 0) -> np.ndarray:
+    """Log-odds per (step, item): each item's own level, plus ``size`` from its onset on."""
+    battery = _battery()
+    rng = np.random.default_rng(seed)
+    scores = np.tile(rng.normal(0, 5, len(battery.items)), (len(STEPS), 1))  # item levels
+    scores += rng.normal(0, noise, scores.shape)
+    for prop, onset in onsets.items():
+        if onset is not None:
+            columns = battery.of(prop)
+            after = np.array(STEPS) >= onset
+            scores[np.ix_(after, columns)] += size
+    return scores
+
+
+def test_designed_onsets_and_their_order_are_recovered() -> None:
+    battery = _battery()
+    designed = {"base-goal": 30, "goal-directedness": 70}
+    result = emergence(STEPS, _readings(designed), battery, n_resamples=300)
+    onsets = {t.property: t.onset for t in result.trajectories}
+    assert onsets["base-goal"] == 30 and onsets["goal-directedness"] == 70
+    assert all(onsets[p] is None for p in onsets if p not in designed)
+    assert result.order == ("base-goal", "goal-directedness")
+    p = earlier(result.pairs, "base-goal", "goal-directedness")
+    assert p is not None and p >= 0.9
+    assert result.warnings == ()
+    band = next(t for t in result.trajectories if t.property == "base-goal")
+    assert band.low[-1] < band.change[-1] < band.high[-1]
+    assert band.shift_low > 0
+
+
+def test_goals_before_base_goal_understanding_raise_the_warning() -> None:
+    designed = {"goal-directedness": 30, "long-horizon": 40, "base-goal": 80}
+    result = emergence(STEPS, _readings(designed), _battery(), n_resamples=300)
+    assert len(result.warnings) == 2
+    assert "goal-directedness emerged before base-goal" in result.warnings[0]
+    # a goal with no base-goal onset at all is the same danger
+    alone = emergence(STEPS, _readings({"goal-directedness": 30}), _battery(), n_resamples=300)
+    assert any("goal-directedness" in w for w in alone.warnings)
+
+
+def test_no_shift_declares_no_onset_and_a_small_shift_is_not_an_onset() -> None:
+    for seed in range(5):
+        null = emergence(STEPS, _readings({}, seed=seed), _battery(), n_resamples=200)
+        assert [t.onset for t in null.trajectories] == [None] * 6
+        assert null.order == () and null.warnings == ()
+    small = emergence(STEPS, _readings({"power-seeking": 50}, size=MIN_SHIFT / 2, noise=0.01),
+                      _battery(), n_resamples=200)
+    assert all(t.onset is None for t in small.trajectories)
+
+
+def test_a_decline_is_not_an_emergence_and_two_readings_place_no_change_point() -> None:
+    result = emergence(STEPS, _readings({"power-seeking": 50}, size=-2.0), _battery(),
+                       n_resamples=200)
+    assert all(t.onset is None for t in result.trajectories)
+    two = emergence([0, 10], _readings({})[:2], _battery(), n_resamples=200)
+    assert all(t.onset is None for t in two.trajectories) and two.notes
+    with pytest.raises(ValueError, match="increase"):
+        emergence([0, 20, 10], _readings({})[:3], _battery())
