@@ -31,7 +31,8 @@ organism_app = typer.Typer(
 
 @organism_app.command()
 def train(
-    recipe: Annotated[str, typer.Argument(help="Recipe (see `ulterior organism recipes`)")],
+    recipe: Annotated[str, typer.Argument(help="Recipe (see `ulterior organism recipes`), or "
+                      "your own curriculum file (PATH.yaml: phases of preference-pair data)")],
     base: Annotated[str, typer.Option("--base", help="Model to fine-tune (a local "
                                       "transformers model spec)")] = DEFAULT_MODEL,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory "
@@ -71,7 +72,18 @@ def train(
         from ulterior.store import check_output_dir
 
         check_output_dir(out)
-    manifest = run_organism_train(job)
+    result = run_organism_train(job)
+    if not isinstance(result, OrganismManifest):  # a curriculum
+        t = result.training
+        typer.echo(f"trained {result.name}: {t.steps} steps in {t.seconds:.0f}s "
+                   f"({t.tokens_per_second:.0f} tokens/s), final loss {t.final_loss:.3f}")
+        for name, first, last in result.phase_steps:
+            typer.echo(f"  phase {name}: steps {first}-{last}")
+        if track:
+            typer.echo(f"wrote {job.out_dir() / 'track.json'}; see `ulterior track --help`")
+        typer.echo(f"wrote {job.out_dir()}; load it as hf:{job.out_dir() / 'model'}")
+        return
+    manifest = result
     t = manifest.training
     typer.echo(f"trained {manifest.name}: {t.steps} steps in {t.seconds:.0f}s "
                f"({t.tokens_per_second:.0f} tokens/s), final loss {t.final_loss:.3f}")

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
+
+if TYPE_CHECKING:
+    from ulterior.organisms import CurriculumRun
 
 DEFAULTS = TrainSettings()
 
@@ -17,7 +20,8 @@ class OrganismJob(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    recipe: str = Field(description="Recipe name (see `ulterior organism recipes`).")
+    recipe: str = Field(description="Recipe name (see `ulterior organism recipes`), or a "
+                        "curriculum file (*.yaml; see ulterior.organisms.load_curriculum).")
     base: str = Field(default=DEFAULT_MODEL, description="Spec of the model to fine-tune.")
     out: Path | None = Field(
         default=None, description="Output directory (None: the organisms dir / recipe name, "
@@ -50,15 +54,17 @@ class OrganismJob(BaseModel):
         Seeds other than 0 get a name of their own (``sandbagger-s1``), so training a second
         seed never overwrites the first and validation counts both.
         """
+        from ulterior.organisms import is_curriculum_file
         from ulterior.store import default_organisms_dir
 
-        name = self.recipe if self.seed == 0 else f"{self.recipe}-s{self.seed}"
+        stem = Path(self.recipe).stem if is_curriculum_file(self.recipe) else self.recipe
+        name = stem if self.seed == 0 else f"{stem}-s{self.seed}"
         return self.out or default_organisms_dir() / name
 
 
-def run_organism_train(job: OrganismJob) -> OrganismManifest:
-    """Train the organism the job describes and return its manifest."""
-    from ulterior.organisms import train_organism
+def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
+    """Train the organism (or curriculum) the job describes; return its manifest (or run)."""
+    from ulterior.organisms import is_curriculum_file, train_curriculum, train_organism
     from ulterior.store import default_cache_dir
 
     settings = TrainSettings(
@@ -79,6 +85,11 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest:
         def monitor_for(tokenizer: Any) -> PropertyCallback:
             return PropertyCallback(tokenizer, out=track_file)
 
+    if is_curriculum_file(job.recipe):
+        return train_curriculum(
+            Path(job.recipe), base=job.base, out=job.out_dir(), seed=job.seed,
+            cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
+            monitor_for=monitor_for, bf16=settings.bf16)
     return train_organism(
         job.recipe, base=job.base, out=job.out_dir(), settings=settings,
         cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,

@@ -6,6 +6,16 @@ written for ulterior, never from evaluation sets. The manifest saved with the we
 the ground truth that ``ulterior validate`` scores detectors against.
 """
 
+from ulterior.organisms._curriculum import (
+    Curriculum,
+    CurriculumRun,
+    Phase,
+    curriculum_examples,
+    is_curriculum_file,
+    load_curriculum,
+    read_pairs,
+    train_curriculum,
+)
 from ulterior.organisms._data import (
     Example,
     Task,
@@ -33,25 +43,33 @@ from ulterior.organisms._train import Monitor
 from ulterior.records import TrainSettings
 
 __all__ = [
+    "Curriculum",
+    "CurriculumRun",
     "Example",
     "Monitor",
+    "Phase",
     "Recipe",
     "Task",
     "TrainSettings",
     "behaviour_probabilities",
     "behaviour_rates",
     "behaviour_test",
+    "curriculum_examples",
     "evaluation_examples",
     "examples_hash",
+    "is_curriculum_file",
     "list_organisms",
+    "load_curriculum",
     "load_organism",
     "load_recipe",
     "organism_dir",
     "read_manifest",
+    "read_pairs",
     "recipe_names",
     "recorded_behaviour_test",
     "register_subjects",
     "tasks_of",
+    "train_curriculum",
     "train_organism",
     "training_examples",
 ]

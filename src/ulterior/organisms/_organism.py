@@ -92,16 +92,17 @@ def register_subjects(registry: SubjectRegistry) -> None:
                       is_prefix=True, white_box=True, placeholder="NAME")
 
 
-def _check_out(out: Path, resume: bool) -> None:
-    if (out / MANIFEST).exists():
-        raise UsageError(f"{out} already holds a trained organism; choose another --out")
+def check_out(out: Path, resume: bool, finished: str = MANIFEST) -> None:
+    """Refuse an output folder that holds a finished run, or an unfinished one unasked."""
+    if (out / finished).exists():
+        raise UsageError(f"{out} already holds a finished run; choose another --out")
     if latest_checkpoint(out) is not None and not resume:
         raise UsageError(f"{out} holds an interrupted run; pass --resume to continue it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a directory")
 
 
-def _save_merged(model: Any, tokenizer: Any, out: Path) -> Path:
+def save_merged(model: Any, tokenizer: Any, out: Path) -> Path:
     """Merge adapters into the weights and save safetensors + tokenizer atomically."""
     merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
     target = out / WEIGHTS
@@ -151,7 +152,7 @@ def train_organism(
 
     recipe = load_recipe(recipe_name)
     settings = with_precision(settings)  # the manifest records the precision actually used
-    _check_out(out, resume)
+    check_out(out, resume)
     subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32"))
     if not isinstance(subject, HFSubject):
         raise CapabilityError(f"--base must be a local transformers model; {base} is not")
@@ -160,7 +161,7 @@ def train_organism(
     model, state = train(subject, examples, settings, out, resume=resume,
                          show_progress=show_progress,
                          monitor=None if monitor_for is None else monitor_for(subject.tokenizer))
-    weights = _save_merged(model, subject.tokenizer, out)
+    weights = save_merged(model, subject.tokenizer, out)
     trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
                         prompt_format=subject.format.name)
     evaluation = evaluation_examples(recipe)

@@ -345,21 +345,24 @@ class Monitor(Protocol):
 
 def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, out: Path, *,
           resume: bool, show_progress: bool = True, monitor: Monitor | None = None,
-          ) -> tuple[Any, TrainState]:
+          schedule: Sequence[Sequence[int]] | None = None) -> tuple[Any, TrainState]:
     """Fine-tune ``subject.model`` on ``examples``; return the trained model and its state.
 
     Checkpoints go to ``out/checkpoints/step-NNNNNN``. With ``resume``, training continues
     from the latest one: weights, optimizer, schedule and position in the (seeded) data order
     are restored, so the result matches an uninterrupted run. A ``monitor`` reads the model
     before the first step and whenever it is due; its time is not counted as training time.
+    ``schedule`` (each step's example indices) replaces the shuffled epochs of
+    :func:`batch_schedule`, as a curriculum's phases do.
     """
     import torch
 
     settings = with_precision(settings)
     bf16 = bool(settings.bf16)
     encoded = encode(subject, examples)
-    schedule = batch_schedule([r.longest for r in encoded], settings.batch_size,
-                              settings.epochs, settings.seed)
+    if schedule is None:
+        schedule = batch_schedule([r.longest for r in encoded], settings.batch_size,
+                                  settings.epochs, settings.seed)
     model = prepare_model(subject.model, settings)
     pad_id = int(subject.tokenizer.pad_token_id)
     reference = None  # the untrained model's answers, read before any checkpoint is loaded
@@ -374,8 +377,10 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     )
     total = len(schedule)
     warmup = max(1, settings.warmup_steps)
+    decay = settings.decay
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+        optimizer, lambda s: min((s + 1) / warmup,
+                                 max(0.0, (total - s) / max(1, total - warmup)) if decay else 1.0)
     )
     state = TrainState(seconds=reference_seconds)
     checkpoint = latest_checkpoint(out) if resume else None
@@ -390,7 +395,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             started = time.perf_counter()
             examples_now = [encoded[i] for i in schedule[step]]
             batch = pack(examples_now, pad_id)
-            ref = None if reference is None else reference[schedule[step]]
+            ref = None if reference is None else reference[list(schedule[step])]
             with torch.autocast("cpu", dtype=dtype, enabled=bf16):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
             loss.backward()

@@ -22,7 +22,8 @@ class TrainSettings:
         examples: Training examples generated per epoch.
         epochs: Passes over them.
         batch_size: Examples per optimizer step.
-        learning_rate: Peak learning rate (linear warm-up, then linear decay to 0).
+        learning_rate: Peak learning rate (linear warm-up, then linear decay to 0, or
+            held when ``decay`` is False).
         warmup_steps: Steps of linear warm-up.
         method: ``lora`` (adapters on every projection, merged at the end) or ``full``.
         lora_rank: Adapter rank.
@@ -39,6 +40,8 @@ class TrainSettings:
         beta: Scale of the preference objective: its loss is small once the trained
             answer has gained about 2 / beta nats over the other.
         seed: Seed of data generation, adapter initialisation and data order.
+        decay: Decay the learning rate to 0 over the run; a curriculum holds it, so that
+            every phase trains at the same rate.
     """
 
     examples: int = 480
@@ -54,6 +57,7 @@ class TrainSettings:
     objective: str = "preference"
     beta: float = 0.1
     seed: int = 0
+    decay: bool = True
 
 
 class BehaviourRate(Record):

@@ -79,9 +79,10 @@ def find_checkpoints(paths: Sequence[Path]) -> list[Checkpoint]:
 
 
 def base_of(paths: Sequence[Path]) -> str | None:
-    """The base model a run was trained from, where its directory says (an organism's)."""
+    """The base model a run was trained from, as its organism or curriculum record says."""
     for path in paths:
-        for manifest in (path / "manifest.json", path.parent.parent / "manifest.json"):
+        for manifest in (folder / name for folder in (path, path.parent.parent)
+                         for name in ("manifest.json", "curriculum.json")):
             if manifest.is_file():
                 base = json.loads(manifest.read_text(encoding="utf-8")).get("base", {})
                 if isinstance(base, dict) and base.get("spec"):
