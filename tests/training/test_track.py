@@ -68,6 +68,8 @@ def test_track_reads_the_base_and_every_checkpoint_and_resumes_from_the_store(
     assert record.steps == (0, 3, 6, 8)
     assert len(set(record.fingerprints)) == 4  # each checkpoint named by its content
     assert len(record.emergence.trajectories) == 6 and "order:" in first.output
+    page = (tmp_path / "a" / "track.html").read_text()
+    assert page.count("<svg") == 6 and "http" not in page.replace("http://www.w3.org", "")
     counted = _observations(store)
     assert counted == 4 * 12
     again = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])

@@ -39,7 +39,7 @@ def track(
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
 ) -> None:
-    """Read the property battery on every checkpoint; write OUT/track.json.
+    """Read the property battery on every checkpoint; write OUT/track.json and track.html.
 
     Each reading is kept in the store under the checkpoint's content hash, so an
     interrupted track continues where it stopped when run again.
@@ -70,4 +70,4 @@ def track(
     typer.echo("order: " + (" < ".join(analysis.order) or "no property emerged"))
     for warning in analysis.warnings:
         typer.echo(f"WARNING {warning}")
-    typer.echo(f"wrote {out / 'track.json'}")
+    typer.echo(f"wrote {out / 'track.json'} and {out / 'track.html'}")

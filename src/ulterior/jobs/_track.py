@@ -46,7 +46,7 @@ class TrackJob(Job):
 
 
 def run_track(job: TrackJob) -> TrackRecord:
-    """Read every checkpoint (the store keeps each reading), analyse, write OUT/track.json."""
+    """Read every checkpoint (the store keeps each reading); write OUT/track.json and .html."""
     check_output_dir(job.out)
     checkpoints = find_checkpoints(job.paths)
     base = job.base or base_of(job.paths)

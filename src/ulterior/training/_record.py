@@ -28,8 +28,11 @@ def track_record(battery: Battery, steps: Sequence[int], checkpoints: Sequence[s
 
 
 def write_track(record: TrackRecord, path: Path) -> None:
-    """Write ``record`` as JSON, atomically."""
+    """Write ``record`` as JSON, atomically, and its page (charts, onsets, order) beside it."""
+    from ulterior.report import render_track
+
     write_atomic(path, record.model_dump_json(indent=1) + "\n")
+    write_atomic(path.with_suffix(".html"), render_track(record))
 
 
 def read_track(path: Path) -> TrackRecord:
