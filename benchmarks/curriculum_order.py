@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/tmp/curriculum-runs"))
     args = parser.parse_args()
     TRACKS.mkdir(parents=True, exist_ok=True)
+    args.root.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.exists() else {}
     runs: dict[str, Any] = {}
     for curriculum in ("base-goal-first", "goals-first", "neutral"):

@@ -55,6 +55,9 @@ def train(
                          "the CPU has native bf16), fp32 or bf16")] = "auto",
     track: Annotated[bool, typer.Option("--track", help="Read the property battery every "
                      "tenth of the run (ulterior.training); write OUT/track.json")] = False,
+    track_items: Annotated[int | None, typer.Option("--track-items", min=2, help="With "
+                           "--track: at most N items per property (fewer: cheaper readings, "
+                           "wider bands) [default: 48]")] = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
 ) -> None:
@@ -65,7 +68,8 @@ def train(
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
-        "precision": precision, "track": track, "resume": resume,
+        "precision": precision, "track": track,
+        "track_items": track_items, "resume": resume,
     })
     check_model(base, "--base")
     if out is not None:

@@ -46,6 +46,8 @@ class OrganismJob(BaseModel):
     resume: bool = Field(default=False, description="Continue an interrupted run.")
     track: bool = Field(default=False, description="Read the property battery every tenth of "
                         "the run; write OUT/track.json (see ulterior.training).")
+    track_items: int | None = Field(default=None, ge=2, description="With track: at most this "
+                                    "many items per property (None: the 48 tracked).")
     show_progress: bool = Field(default=True, description="Show progress.")
 
     def out_dir(self) -> Path:
@@ -73,17 +75,21 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
         lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
         bf16=None if job.precision == "auto" else job.precision == "bf16",
     )
+    if job.track_items is not None and not job.track:
+        raise UsageError("--track-items goes with --track; add --track or drop it")
     if job.track and job.resume:
         raise UsageError("--track reads the run from step 0; after --resume, run `ulterior "
                          "track DIR` over its checkpoints instead")
     monitor_for = None
     if job.track:
-        from ulterior.training import PropertyCallback
+        from ulterior.training import PropertyCallback, load_battery
 
         track_file = job.out_dir() / "track.json"
 
+        battery = load_battery().select("tracked", job.track_items)
+
         def monitor_for(tokenizer: Any) -> PropertyCallback:
-            return PropertyCallback(tokenizer, out=track_file)
+            return PropertyCallback(tokenizer, battery=battery, out=track_file)
 
     if is_curriculum_file(job.recipe):
         return train_curriculum(
