@@ -21,15 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model  # benchmarks/machine.py
+
 RESULTS = Path(__file__).parent / "results" / "track_overhead.json"
 RECIPE, SEED = "sandbagger", 21
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def train(out: Path, *extra: str) -> float:

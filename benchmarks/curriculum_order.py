@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model  # benchmarks/machine.py
+
 from ulterior.stats import proportion_ci
 from ulterior.training import earlier, read_track
 
@@ -38,13 +40,6 @@ TRACKS = HERE / "results" / "curriculum_order"
 DESIGNED = {"base-goal-first": "base-goal", "goals-first": "goals"}  # what comes first
 GOALS = ("goal-directedness", "long-horizon")
 THRESHOLD = 0.9
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def run(curriculum: str, seed: int, root: Path) -> tuple[Path, float | None]:

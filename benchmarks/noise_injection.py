@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import cpu_model  # benchmarks/machine.py
 
 from ulterior.detectors._base import Target
 from ulterior.detectors._noise_injection import NoiseConfig, NoiseInjection, run_sweep
@@ -60,13 +61,6 @@ THRESHOLDS = (1.05, 1.10, 1.20, 1.30, 1.50)
 CALIBRATION_ROOT_SEED = 1000
 SETTINGS = SuiteSettings(answer_format="cloze", n_resamples=10_000)
 PER_SEED_RESAMPLES = 2_000
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def load(spec: str) -> Subject:
