@@ -294,7 +294,8 @@ class HFSubject(Subject):
             out = self.model.get_decoder()(
                 input_ids=torch.tensor([list(prefix)]), use_cache=True
             )
-        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+        cache = out["cache"] if "cache" in out else out["past_key_values"]  # renamed in 5.x
+        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def _score_batch(
         self,
