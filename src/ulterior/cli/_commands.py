@@ -157,6 +157,9 @@ def audit(
     base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
                     "fine-tuned from: add the salience scan, which asks which candidate "
                     "condition fine-tuning taught the model to carry to its reply")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 3 (after writing "
+                       "the report) when the ladder reaches this rung or a more dangerous "
+                       "one (L1-L5), or when any readout is flagged (flag)")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -178,6 +181,10 @@ def audit(
     })
     if probe is not None and no_probe:
         raise UsageError("--probe and --no-probe exclude each other; drop one")
+    from ulterior.report import FAIL_ON, tripped
+
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not '{fail_on}'")
     check_model(model)
     if base is not None:
         check_model(base, "--base")
@@ -195,3 +202,7 @@ def audit(
                        f"[{row.low:.3f}, {row.high:.3f}] n={row.n} {flag}")
     typer.echo(summary.highest_rung_evidence)
     typer.echo(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
+    gate = None if fail_on is None else tripped(summary, fail_on)
+    if gate is not None:
+        typer.echo(gate, err=True)
+        raise typer.Exit(3)
