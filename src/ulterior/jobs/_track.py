@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -54,33 +55,35 @@ def run_track(job: TrackJob) -> TrackRecord:
     if adapters and base is None:
         raise UsageError("the checkpoints are LoRA adapters: pass --base SPEC, the model "
                          "they were trained from")
+    if base is not None and 0 in {c.step for c in checkpoints}:
+        raise UsageError("a checkpoint is at step 0, where the base is read; leave out --base "
+                         "or that checkpoint")
     battery = load_battery(job.battery).select(job.split, job.per_property)
     options = job.load_options()
     steps, labels, fingerprints, rows = [], [], [], []
-    with Store.open(job.store_path()) as store:
+    with ExitStack() as stack:
+        store = stack.enter_context(Store.open(job.store_path()))
         context = RunContext(store, seed=job.seed, show_progress=False)
-        total = len(checkpoints) + (base is not None)
-        with progress(total, "tracking", enabled=job.show_progress) as advance:
-            if base is not None:
-                subject = load_subject(base, options)
-                reader = AdapterReader(subject) if adapters else None
-                if 0 in {c.step for c in checkpoints}:
-                    raise UsageError("a checkpoint is at step 0, where the base is read; "
-                                     "leave out --base or that checkpoint")
-                steps.append(0)
-                labels.append(f"base {base}")
-                fingerprints.append(subject.info.fingerprint)
-                rows.append(read_battery(subject, battery, context))
-                advance(1)
-            for checkpoint in checkpoints:
-                opened = (reader.subject(checkpoint) if checkpoint.adapter and reader
-                          else full_subject(checkpoint, options))
-                with opened as one:
-                    rows.append(read_battery(one, battery, context))
-                    fingerprints.append(one.info.fingerprint)
-                steps.append(checkpoint.step)
-                labels.append(str(checkpoint.path))
-                advance(1)
+        advance = stack.enter_context(progress(len(checkpoints) + (base is not None),
+                                               "tracking", enabled=job.show_progress))
+        reader = None
+        if base is not None:  # step 0; LoRA checkpoints are then swapped into this model
+            subject = stack.enter_context(load_subject(base, options))
+            reader = AdapterReader(subject) if adapters else None
+            steps.append(0)
+            labels.append(f"base {base}")
+            fingerprints.append(subject.info.fingerprint)
+            rows.append(read_battery(subject, battery, context))
+            advance(1)
+        for checkpoint in checkpoints:
+            opened = (reader.subject(checkpoint) if checkpoint.adapter and reader is not None
+                      else full_subject(checkpoint, options))
+            with opened as one:
+                rows.append(read_battery(one, battery, context))
+                fingerprints.append(one.info.fingerprint)
+            steps.append(checkpoint.step)
+            labels.append(str(checkpoint.path))
+            advance(1)
     scores = np.stack(rows)
     analysis = emergence(steps, scores, battery, min_shift=job.min_shift,
                          n_resamples=job.n_resamples,
