@@ -75,3 +75,37 @@ def test_a_decline_is_not_an_emergence_and_two_readings_place_no_change_point() 
     assert all(t.onset is None for t in two.trajectories) and two.notes
     with pytest.raises(ValueError, match="increase"):
         emergence([0, 20, 10], _readings({})[:3], _battery())
+
+
+def test_the_threshold_rule_sees_a_property_that_rises_and_is_unlearned() -> None:
+    battery = _battery()
+    scores = _readings({"goal-directedness": 70})
+    columns = battery.of("base-goal")
+    rises = (np.array(STEPS) >= 20) & (np.array(STEPS) < 60)  # learned, then unlearned
+    scores[np.ix_(rises, columns)] += 1.5
+    by_rule = {rule: emergence(STEPS, scores, battery, n_resamples=300, method=rule)
+               for rule in ("change-point", "threshold")}
+    onsets = {rule: {t.property: t.onset for t in result.trajectories}
+              for rule, result in by_rule.items()}
+    assert onsets["threshold"]["base-goal"] == 20
+    base_goal = next(t for t in by_rule["threshold"].trajectories if t.property == "base-goal")
+    assert base_goal.onset_distribution.get("20", 0) >= 0.9
+    assert onsets["change-point"]["base-goal"] is None  # its change point is the fall
+    assert by_rule["change-point"].warnings  # read as goals first: the rule's blind spot
+    p = {rule: earlier(result.pairs, "base-goal", "goal-directedness")
+         for rule, result in by_rule.items()}
+    assert (p["change-point"] or 0) < 0.1 < 0.5 < (p["threshold"] or 0)
+    assert "first reading" in by_rule["threshold"].method
+
+
+def test_the_threshold_rule_places_designed_onsets_and_none_without_a_shift() -> None:
+    result = emergence(STEPS, _readings({"base-goal": 30, "long-horizon": 70}), _battery(),
+                       n_resamples=300, method="threshold")
+    onsets = {t.property: t.onset for t in result.trajectories}
+    assert onsets == {"goal-directedness": None, "long-horizon": 70, "base-goal": 30,
+                      "situational-awareness": None, "shutdown-avoidance": None,
+                      "power-seeking": None}
+    for seed in range(3):
+        null = emergence(STEPS, _readings({}, seed=seed), _battery(), n_resamples=200,
+                         method="threshold")
+        assert all(t.onset is None for t in null.trajectories)

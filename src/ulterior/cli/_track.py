@@ -34,6 +34,9 @@ def track(
                             "N items per property")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap "
                          "replicates over items")] = 1000,
+    method: Annotated[str, typer.Option("--method", help="Onset rule: change-point (one "
+                      "change point of a step fit) or threshold (the first sustained rise; "
+                      "also sees a property learned and then unlearned)")] = "change-point",
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -49,7 +52,8 @@ def track(
 
     job = build(TrackJob, {
         "paths": tuple(paths), "base": base, "out": out, "battery": battery, "split": split,
-        "per_property": per_property, "n_resamples": resamples, "store": store,
+        "per_property": per_property, "n_resamples": resamples, "method": method,
+        "store": store,
         "dtype": dtype, "prompt_format": prompt_format, "seed": seed,
     })
     for path in paths:

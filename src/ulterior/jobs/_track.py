@@ -16,6 +16,7 @@ from ulterior.store import Store, check_output_dir
 from ulterior.training import (
     MIN_SHIFT,
     AdapterReader,
+    Method,
     Split,
     base_of,
     emergence,
@@ -44,6 +45,8 @@ class TrackJob(Job):
     min_shift: float = Field(default=MIN_SHIFT, gt=0,
                              description="Smallest level shift declared an onset (nats).")
     n_resamples: int = Field(default=1000, ge=100, description="Bootstrap replicates.")
+    method: Method = Field(default="change-point", description="The onset rule (see "
+                           "ulterior.training.emergence).")
 
 
 def run_track(job: TrackJob) -> TrackRecord:
@@ -86,7 +89,7 @@ def run_track(job: TrackJob) -> TrackRecord:
             advance(1)
     scores = np.stack(rows)
     analysis = emergence(steps, scores, battery, min_shift=job.min_shift,
-                         n_resamples=job.n_resamples,
+                         n_resamples=job.n_resamples, method=job.method,
                          rng=np.random.default_rng(job.seed))
     record = track_record(battery, steps, labels, scores, analysis, fingerprints)
     write_track(record, job.out / "track.json")

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ulterior.training._analysis import (
     DANGEROUS_PAIRS,
-    METHOD,
+    METHODS,
     MIN_SHIFT,
     WARNING_PROBABILITY,
+    Method,
     dangerous_order,
     earlier,
     emergence,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DANGEROUS_PAIRS",
     "FOUNDATIONAL",
-    "METHOD",
+    "METHODS",
     "MIN_SHIFT",
     "PRECURSORS",
     "PROPERTIES",
@@ -53,6 +54,7 @@ __all__ = [
     "Battery",
     "BatteryItem",
     "Checkpoint",
+    "Method",
     "PropertyCallback",
     "Split",
     "base_of",
