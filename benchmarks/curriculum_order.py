@@ -83,6 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=Path("/tmp/curriculum-runs"))
+    parser.add_argument("--no-train", action="store_true",
+                        help="judge the finished runs only; train none")
     args = parser.parse_args()
     TRACKS.mkdir(parents=True, exist_ok=True)
     args.root.mkdir(parents=True, exist_ok=True)
@@ -91,6 +93,10 @@ def main() -> None:
     for curriculum in ("base-goal-first", "goals-first", "neutral"):
         for seed in args.seeds:
             name = f"{curriculum}-s{seed}"
+            finished = (args.root / name / "track.json").is_file() and (
+                args.root / name / "curriculum.json").is_file()
+            if args.no_train and not finished:
+                continue
             out, seconds = run(curriculum, seed, args.root)
             shutil.copyfile(out / "track.json", TRACKS / f"{name}.json")
             record = json.loads((out / "curriculum.json").read_text())
