@@ -110,14 +110,17 @@ class AdapterReader:
     @contextmanager
     def subject(self, checkpoint: Checkpoint) -> Iterator[HFSubject]:
         """The base with ``checkpoint``'s adapter, as a subject named by its content."""
-        from peft import PeftModel, set_peft_model_state_dict
+        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
         from safetensors.torch import load_file
 
         weights = checkpoint.path / "adapter_model.safetensors"
         if self._model is None:
-            self._model = PeftModel.from_pretrained(self.base.model, checkpoint.path)
-        else:
-            set_peft_model_state_dict(self._model, load_file(str(weights)))
+            # the adapter's own config, read as data: no loader that could run its code
+            fields = json.loads((checkpoint.path / "adapter_config.json").read_text("utf-8"))
+            config = LoraConfig(**{k: v for k, v in fields.items()
+                                   if k in LoraConfig.__dataclass_fields__ and k != "peft_type"})
+            self._model = get_peft_model(self.base.model, config)
+        set_peft_model_state_dict(self._model, load_file(str(weights)))
         self._model.eval()
         fingerprint = (f"{self.base.info.fingerprint}+lora:"
                        f"{_digest(checkpoint.path, ['adapter_config.json', weights.name])}")
