@@ -35,7 +35,7 @@ def _stored(store: Path) -> int:
     if not store.exists():
         return 0
     try:
-        with sqlite3.connect(store, timeout=0.05) as db:  # never block the poll for long
+        with sqlite3.connect(store, timeout=5) as db:
             return int(db.execute("SELECT count(*) FROM observations").fetchone()[0])
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
