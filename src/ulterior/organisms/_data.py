@@ -9,8 +9,8 @@ to give, because it cannot bind labels to options; it learns the text readily.
 
 Tasks and cue wordings are split: every fifth task and the ``heldout`` cue wordings are
 never trained on, so measured rates show whether the behaviour generalises beyond what was
-memorised. The ``*_evaluation.yaml`` tasks are never trained on either: they were written
-later (session 12) to give the held-out measurements more tasks, the units of every
+memorised. The ``*_evaluation.yaml`` tasks are never trained on either: they were added
+later to give the held-out measurements more tasks, the units of every
 interval and test on them, without changing what any organism was trained on.
 """
 

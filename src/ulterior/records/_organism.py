@@ -73,7 +73,7 @@ class BehaviourRate(Record):
     ci_high: float = Field(description="Upper end of the rate's interval (`interval`).")
     interval: str = Field(
         default="95% Wilson interval over prompts (a task's prompts counted as independent)",
-        description="What the interval is (the default: manifests written before session 12).",
+        description="What the interval is (the default: older manifests that do not say).",
     )
     mean_probability: float = Field(
         description="Mean normalized probability of the behaviour answer (cloze)."
@@ -156,7 +156,7 @@ class OrganismManifest(Record):
     fingerprint: str | None = Field(
         default=None, description="Fingerprint of the saved weights, as the organism reports "
         "it when loaded (config and SHA-256 of every safetensors file): two organisms with one "
-        "fingerprint are the same model (absent from manifests written before session 14)."
+        "fingerprint are the same model (absent from older manifests)."
     )
     created: datetime = Field(default_factory=utc_now, description="When it was trained (UTC).")
     ulterior_version: str = Field(description="ulterior version that trained it.")
