@@ -23,7 +23,7 @@ PUBLIC = {
                        "check_store_path", "default_cache_dir", "default_organisms_dir",
                        "default_store_path", "write_atomic", "write_outputs"],
     "ulterior.scenarios": ["Presentation", "as_cloze", "load_items", "parse_labelled_options",
-                           "present", "presentations", "read_jsonl"],
+                           "parse_yaml", "present", "presentations", "read_jsonl"],
     "ulterior.runner": ["ChoiceSummary", "Job", "Registry", "RunContext", "ScoreConfig",
                         "ScoreOutcome",
                         "SubjectJob", "progress", "score_items", "summarize_choices"],

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ulterior import __version__
@@ -34,6 +33,7 @@ from ulterior.organisms._data import Example
 from ulterior.organisms._organism import check_out, save_merged
 from ulterior.organisms._train import Monitor, train, with_precision
 from ulterior.records import Item, Message, SubjectInfo, TrainingStats, TrainSettings, content_hash
+from ulterior.scenarios import parse_yaml
 from ulterior.store import write_atomic
 
 CURRICULUM_RECORD = "curriculum.json"
@@ -93,12 +93,7 @@ def load_curriculum(path: Path) -> Curriculum:
     """
     if not path.is_file():
         raise DataFormatError(f"{path}: no such curriculum file")
-    try:
-        curriculum = Curriculum.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise DataFormatError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    except ValidationError as exc:
-        raise DataFormatError(f"{path}: {first_problem(exc)}") from None
+    curriculum = parse_yaml(path.read_text(encoding="utf-8"), Curriculum, str(path))
     for phase in curriculum.phases:
         for name in phase.data:
             if not (path.parent / name).is_file():

@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ulterior.errors import DataFormatError, first_problem
+from ulterior.errors import DataFormatError
+from ulterior.scenarios import parse_yaml
 
 # The seed's four foundational properties, then the instrumental precursors.
 FOUNDATIONAL = ("goal-directedness", "long-horizon", "base-goal", "situational-awareness")
@@ -93,17 +93,6 @@ class Battery:
         return [k for k, item in enumerate(self.items) if item.property == prop]
 
 
-def _parse(text: str, where: str) -> Pack:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DataFormatError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    try:
-        return Pack.model_validate(data)
-    except ValidationError as exc:
-        raise DataFormatError(f"{where}: {first_problem(exc)}") from None
-
-
 def _shipped() -> list[tuple[str, str]]:
     folder = resources.files("ulterior.training").joinpath("packs")
     return [(f"built-in pack {prop}", folder.joinpath(f"{prop.replace('-', '_')}.yaml")
@@ -124,7 +113,7 @@ def load_battery(directory: Path | None = None) -> Battery:
         if not files:
             raise DataFormatError(f"{directory}: no *.yaml packs; write one per property")
         sources = [(str(f), f.read_text(encoding="utf-8")) for f in files]
-    packs = [_parse(text, where) for where, text in sources]
+    packs = [parse_yaml(text, Pack, where) for where, text in sources]
     names = [p.property for p in packs]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
