@@ -109,3 +109,37 @@ def test_the_threshold_rule_places_designed_onsets_and_none_without_a_shift() ->
         null = emergence(STEPS, _readings({}, seed=seed), _battery(), n_resamples=200,
                          method="threshold")
         assert all(t.onset is None for t in null.trajectories)
+
+
+def _drift(effects: dict[str, float]) -> np.ndarray:
+    """Readings where each property's items all move from step 50 on, by changes whose mean
+    over their standard deviation across items is exactly ``effects[property]``."""
+    battery = load_battery().select("tracked")
+    rng = np.random.default_rng(3)
+    scores = np.tile(rng.normal(0, 15, len(battery.items)), (len(STEPS), 1))
+    for prop, effect in effects.items():
+        columns = battery.of(prop)
+        spread = rng.normal(0, 1, len(columns))
+        spread = (spread - spread.mean()) / spread.std(ddof=1)  # exactly mean 0, sd 1
+        scores[np.ix_(np.array(STEPS) >= 50, columns)] += 4.0 * (effect + spread)
+    return scores
+
+
+def test_the_effect_floor_ignores_broad_drift_and_does_not_depend_on_the_scale() -> None:
+    battery = load_battery().select("tracked")
+    readings = _drift({"base-goal": 0.35, "goal-directedness": 1.0})
+
+    def onsets(scores: np.ndarray, min_effect: float) -> dict[str, int | None]:
+        result = emergence(STEPS, scores, battery, n_resamples=300, method="threshold",
+                           min_effect=min_effect)
+        assert result.min_effect == min_effect
+        return {t.property: t.onset for t in result.trajectories if t.onset is not None}
+
+    # 48 items moving by 0.35 of their spread: a mean change clear of zero, so an onset
+    # without the floor, none with a floor of 0.5; the large change is an onset either way
+    assert onsets(readings, 0.0) == {"base-goal": 50, "goal-directedness": 50}
+    assert onsets(readings, 0.5) == {"goal-directedness": 50}
+    assert onsets(readings * 10, 0.5) == onsets(readings, 0.5)
+    assert onsets(readings / 10, 0.5) == onsets(readings, 0.5)  # still above min_shift
+    with pytest.raises(ValueError, match="threshold rule only"):
+        emergence(STEPS, readings, battery, method="change-point", min_effect=0.5)

@@ -99,6 +99,7 @@ def test_the_organism_monitor_and_track_read_the_same_numbers(
     (["{empty}"], "holds no checkpoints"),
     (["{tiny}"], "cannot tell the training step"),
     (["{plain}", "--base", "hf:{tiny}", "--split", "some"], "--split"),
+    (["{plain}", "--min-effect", "0.4"], "--method threshold only"),
 ])
 def test_bad_input_is_one_line_and_exit_2(runs: dict[str, Path], tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str],

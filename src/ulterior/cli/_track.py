@@ -37,6 +37,9 @@ def track(
     method: Annotated[str, typer.Option("--method", help="Onset rule: change-point (one "
                       "change point of a step fit) or threshold (the first sustained rise; "
                       "also sees a property learned and then unlearned)")] = "change-point",
+    min_effect: Annotated[float, typer.Option("--min-effect", min=0, help="With --method "
+                          "threshold: the smallest standardised change (mean change over its "
+                          "standard deviation across items) declared an onset")] = 0.0,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -53,6 +56,7 @@ def track(
     job = build(TrackJob, {
         "paths": tuple(paths), "base": base, "out": out, "battery": battery, "split": split,
         "per_property": per_property, "n_resamples": resamples, "method": method,
+        "min_effect": min_effect,
         "store": store,
         "dtype": dtype, "prompt_format": prompt_format, "seed": seed,
     })

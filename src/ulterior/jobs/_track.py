@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ulterior.errors import UsageError
 from ulterior.models import load_subject
@@ -47,6 +47,14 @@ class TrackJob(Job):
     n_resamples: int = Field(default=1000, ge=100, description="Bootstrap replicates.")
     method: Method = Field(default="change-point", description="The onset rule (see "
                            "ulterior.training.emergence).")
+    min_effect: float = Field(default=0.0, ge=0, description="Threshold rule only: smallest "
+                              "standardised change (mean over item standard deviation).")
+
+    @model_validator(mode="after")
+    def _effect_needs_threshold(self) -> TrackJob:
+        if self.min_effect and self.method != "threshold":
+            raise ValueError("--min-effect applies to --method threshold only")
+        return self
 
 
 def run_track(job: TrackJob) -> TrackRecord:
@@ -90,6 +98,7 @@ def run_track(job: TrackJob) -> TrackRecord:
     scores = np.stack(rows)
     analysis = emergence(steps, scores, battery, min_shift=job.min_shift,
                          n_resamples=job.n_resamples, method=job.method,
+                         min_effect=job.min_effect,
                          rng=np.random.default_rng(job.seed))
     record = track_record(battery, steps, labels, scores, analysis, fingerprints)
     write_track(record, job.out / "track.json")

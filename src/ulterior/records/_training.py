@@ -48,6 +48,9 @@ class Emergence(Record):
         description="The dangerous-order warning: goal-directedness or long-horizon goals "
         "before base-goal understanding with bootstrap probability of at least 0.9.")
     min_shift: float = Field(description="Smallest level shift declared an onset (nats).")
+    min_effect: float = Field(default=0.0, description="Smallest standardised change (mean "
+                              "change over its standard deviation across items) declared an "
+                              "onset by the threshold rule; 0: none.")
     n_resamples: int = Field(description="Bootstrap replicates over items.")
     method: str = Field(description="The onset rule, in words.")
     notes: tuple[str, ...] = Field(default=(), description="What limits the reading.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from ulterior.records import TrackRecord, Trajectory
-from ulterior.report._html import STYLE, html_row, html_table
+from ulterior.report._html import STYLE, VIEWPORT, html_row, html_table
 from ulterior.report._svg import band_chart
 
 
@@ -46,14 +46,15 @@ def render_track(record: TrackRecord) -> str:
         html_row([str(s), escape(c)]) for s, c in zip(record.steps, record.checkpoints,
                                                        strict=True)))
     notes = "".join(f"<li>{escape(n)}</li>" for n in (analysis.method, *analysis.notes))
+    effect = (f" and {analysis.min_effect:.2f} item standard deviations" if analysis.min_effect
+              else "")
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{VIEWPORT}"
         f"<title>ulterior track</title><style>{STYLE}</style></head><body>"
         "<h1>ulterior track: what emerged when</h1>"
         f"<p class='muted'>{len(record.steps)} readings of {len(record.item_ids)} items, "
         f"{analysis.n_resamples} bootstrap replicates over items, onsets from "
-        f"{analysis.min_shift:.2f} nats; {escape(record.created.isoformat())}</p>"
+        f"{analysis.min_shift:.2f} nats{effect}; {escape(record.created.isoformat())}</p>"
         f"<h2>Order</h2><p><strong>{order}</strong></p>{warnings}"
         "<h2>Trajectories</h2><p class='muted'>Mean log-odds change since the first reading "
         "over items, with its 95% bootstrap band; a dashed line marks a declared onset.</p>"

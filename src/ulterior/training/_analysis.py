@@ -100,31 +100,44 @@ def _first_sustained(ok: np.ndarray) -> np.ndarray:
     return np.where(sustained.any(axis=1), sustained.argmax(axis=1), -1)
 
 
-def _threshold_rule(change: np.ndarray, boot: np.ndarray, low: np.ndarray, min_shift: float
+def _threshold_rule(change: np.ndarray, boot: np.ndarray, low: np.ndarray, min_shift: float,
+                    effect: np.ndarray, boot_effect: np.ndarray, min_effect: float,
                     ) -> tuple[int | None, float, float, float, np.ndarray]:
     """The ``threshold`` rule: (onset index, change there, its CI, each replicate's onset)."""
-    point = _first_sustained(((change >= min_shift) & (low > 0))[None, :])[0]
+    point = _first_sustained(((change >= min_shift) & (low > 0)
+                              & (effect >= min_effect))[None, :])[0]
     threshold = np.maximum(min_shift, 1.96 * boot.std(axis=0))
-    onsets = _first_sustained(boot >= threshold[None, :])
+    onsets = _first_sustained((boot >= threshold[None, :]) & (boot_effect >= min_effect))
     at = int(point) if point >= 0 else int(np.argmax(change))
     band = np.percentile(boot[:, at], [2.5, 97.5])
     return (None if point < 0 else int(point)), float(change[at]), float(band[0]), \
         float(band[1]), onsets
 
 
+def _standardised(relative: np.ndarray) -> np.ndarray:
+    """Mean change over its item spread at each reading (0 where the items agree exactly)."""
+    if relative.shape[-1] < 2:
+        return np.zeros(relative.shape[:-1])
+    spread = relative.std(axis=-1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(spread > 0, relative.mean(axis=-1) / spread, 0.0)
+
+
 def _trajectory(prop: str, steps: Sequence[int], scores: np.ndarray, min_shift: float,
                 rng: np.random.Generator, n_resamples: int, method: Method,
-                ) -> tuple[Trajectory, np.ndarray]:
+                min_effect: float) -> tuple[Trajectory, np.ndarray]:
     """The property's trajectory and its onset index in each bootstrap replicate (-1: none)."""
     relative = scores - scores[:1]  # (S, I): change since the first reading, item by item
     n_items = relative.shape[1]
     change = relative.mean(axis=1)
     draws = rng.integers(0, n_items, size=(n_resamples, n_items))
-    boot = np.stack([relative[:, d].mean(axis=1) for d in draws])  # (B, S)
+    resampled = relative[:, draws].transpose(1, 0, 2)  # (B, S, I)
+    boot = resampled.mean(axis=2)  # (B, S)
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     split, shift, shift_low, shift_high, onsets = (
         _change_point_rule(change, boot, min_shift) if method == "change-point"
-        else _threshold_rule(change, boot, low, min_shift))
+        else _threshold_rule(change, boot, low, min_shift, _standardised(relative),
+                             _standardised(resampled), min_effect))
     labels = [str(steps[s]) if s >= 0 else "none" for s in onsets]
     distribution = {label: labels.count(label) / n_resamples for label in dict.fromkeys(labels)}
     return Trajectory(
@@ -146,7 +159,7 @@ def _pair(first: str, second: str, a: np.ndarray, b: np.ndarray, never: int) -> 
 def emergence(steps: Sequence[int], scores: np.ndarray, battery: Battery, *,
               min_shift: float = MIN_SHIFT, n_resamples: int = 1000,
               rng: np.random.Generator | None = None,
-              method: Method = "change-point") -> Emergence:
+              method: Method = "change-point", min_effect: float = 0.0) -> Emergence:
     """Trajectories, onsets and order of every property from readings over training.
 
     Args:
@@ -160,17 +173,23 @@ def emergence(steps: Sequence[int], scores: np.ndarray, battery: Battery, *,
             first reading with a change of at least ``min_shift`` whose interval is above
             zero, there and at the next reading: it also sees a property that rises and is
             then unlearned, which one change point places at the fall).
+        min_effect: ``threshold`` only: the smallest standardised change (mean change over
+            its standard deviation across items) declared an onset. Log-odds of reply
+            texts are sums over tokens, so their scale differs between batteries and models;
+            this floor does not.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     if list(steps) != sorted(set(steps)):
         raise ValueError("steps must increase")
+    if min_effect and method != "threshold":
+        raise ValueError("min_effect applies to the threshold rule only")
     trajectories, onsets = [], {}
     for prop in battery.properties:
         columns = battery.of(prop)
         if not columns:
             continue
         trajectory, replicate_onsets = _trajectory(prop, steps, scores[:, columns], min_shift,
-                                                   rng, n_resamples, method)
+                                                   rng, n_resamples, method, min_effect)
         trajectories.append(trajectory)
         onsets[prop] = replicate_onsets
     never = len(steps)
@@ -182,6 +201,7 @@ def emergence(steps: Sequence[int], scores: np.ndarray, battery: Battery, *,
     return Emergence(
         trajectories=tuple(trajectories), order=tuple(t.property for t in emerged),
         pairs=pairs, warnings=tuple(dangerous_order(pairs)), min_shift=min_shift,
+        min_effect=min_effect if method == "threshold" else 0.0,
         n_resamples=n_resamples, method=METHODS[method],
         notes=(() if len(steps) >= 3 else
                ("fewer than three readings: no change point can be placed",)),
