@@ -9,11 +9,11 @@ import ulterior.suites as suites
 def test_public_names_are_pinned() -> None:
     assert sorted(suites.__all__) == sorted([
         "RISK_CATEGORIES", "AnswerFormat", "ComeCleanSuite", "ConditionCandidate",
-        "HoneypotSuite", "OversightGapSuite", "PersonaSuite", "PrecursorsSuite",
+        "HoneypotSuite", "OversightGapSuite", "PersonaSuite", "PrecursorsSuite", "Readout",
         "RiskCategory", "SandbaggingSuite", "Suite", "SuiteRegistry", "SuiteSettings",
         "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal",
-        "default_suites", "load_pack", "load_risk_items", "names_condition", "score_suite",
-        "where",
+        "default_suites", "load_pack", "load_risk_items", "names_condition", "option_log_odds",
+        "option_probabilities", "score_suite", "values_by_unit", "where",
     ])
     for name in suites.__all__:
         assert (name.isupper() or name == "AnswerFormat"  # a type alias has no module of ours

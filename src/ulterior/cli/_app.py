@@ -9,6 +9,7 @@ import typer
 from ulterior.cli._commands import audit, models, score
 from ulterior.cli._organism import organism_app, validate
 from ulterior.cli._probe import monitor, probe_app
+from ulterior.cli._report import report
 from ulterior.cli._simulate import simulate_app
 from ulterior.cli._track import track
 
@@ -28,6 +29,7 @@ app.command()(audit)
 app.command()(monitor)
 app.command()(validate)
 app.command()(track)
+app.command()(report)
 app.add_typer(probe_app, name="probe", help="Linear deception probes on activations.")
 app.add_typer(organism_app, name="organism", help="Model organisms with known hidden behaviour.")
 app.add_typer(simulate_app, name="simulate", help="Simulate training/deployment regimes.")

@@ -1,6 +1,13 @@
 """Typed, versioned records: the one schema for files, the store and reports."""
 
-from ulterior.records._audit import AuditSummary, ResultRow, SuiteResult, Unit
+from ulterior.records._audit import (
+    AuditSummary,
+    Example,
+    QuotedItem,
+    ResultRow,
+    SuiteResult,
+    Unit,
+)
 from ulterior.records._core import (
     Item,
     Message,
@@ -46,6 +53,7 @@ __all__ = [
     "DetectorScore",
     "DetectorVerdict",
     "Emergence",
+    "Example",
     "GeneralizationCell",
     "GeneralizationMatrix",
     "Item",
@@ -58,6 +66,7 @@ __all__ = [
     "PairOrder",
     "ProbeInfo",
     "ProbeMetrics",
+    "QuotedItem",
     "Record",
     "ResultRow",
     "Run",

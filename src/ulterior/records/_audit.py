@@ -13,6 +13,40 @@ Unit = Literal["probability", "nats", "nats per word", "probe log-odds", "probe 
                "AUROC", "variance share", "ratio"]
 
 
+class QuotedItem(Record):
+    """One item behind an example: what the subject was shown, and its answer."""
+
+    item_id: str = Field(description="The item's id (or the id of the prompt replied to).")
+    variant: str = Field(
+        default="", description="What sets this item apart from the other items of its unit: "
+        "the end of its id that they do not share (a variant or condition, e.g. `unobserved`); "
+        "empty when the unit is this one item.")
+    system: str = Field(
+        default="", description="The system turn, if any, shortened to about 400 characters.")
+    prompt: str = Field(description="The last user turn, shortened to about 400 characters.")
+    options: tuple[str, ...] = Field(
+        default=(), description="The answers scored, in the item's order (none for a reply).")
+    probabilities: tuple[float, ...] = Field(
+        default=(), description="The subject's probability of each option, normalised over "
+        "the options and averaged over the orders they were shown in.")
+    matching: int | None = Field(
+        default=None, description="Index into `options` of the answer that shows the "
+        "behaviour studied (the item's `matching`).")
+    reply: str | None = Field(
+        default=None, description="The subject's generated reply, shortened to about 400 "
+        "characters, where the readout reads replies.")
+
+
+class Example(Record):
+    """A unit behind a flagged readout: its value, and its items quoted."""
+
+    unit: str = Field(description="The unit (a task, scenario, pair or item) of one value.")
+    value: float = Field(
+        description="The unit's value in the readout's unit: its paired difference, or its "
+        "measurement where the readout tests a mean against a null value.")
+    items: tuple[QuotedItem, ...] = Field(description="The items the value is read from.")
+
+
 class ResultRow(Record):
     """One statistical readout of a suite (a cue family, a scale, a contrast)."""
 
@@ -38,6 +72,10 @@ class ResultRow(Record):
     test: str | None = Field(
         default=None, description="The test behind `p_value` and `mde`, named in full."
     )
+    examples: tuple[Example, ...] = Field(
+        default=(), description="For a flagged readout, the units (at most three) whose values "
+        "point most strongly in the direction of concern, with their items quoted; empty for "
+        "a readout that is not flagged.")
 
 
 class SuiteResult(Record):

@@ -4,15 +4,24 @@ from collections.abc import Iterable
 from html import escape
 
 from ulterior.records import AuditSummary, ResultRow, SuiteResult
+from ulterior.report._examples import suite_examples_html
+from ulterior.report._forest import suite_plots
 from ulterior.report._ladder import LADDER
 
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 .8em;
+color:#222;line-height:1.4}
+table{border-collapse:collapse;margin:.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
 td:first-child,th:first-child{text-align:left}
 tr.flag{background:#fde2e2} .muted{color:#666;font-size:90%}
+.plots{display:flex;flex-wrap:wrap;gap:8px} figure.plot{margin:0;flex:1 1 320px;max-width:480px}
+ol.ladder{padding-left:0;list-style:none} ol.ladder li{padding:.25em .5em;margin:.15em 0;
+border-left:4px solid #ccc} ol.ladder li.reached{border-color:#cb181d;background:#fde2e2}
+blockquote{margin:.3em 0 .3em .8em;padding-left:.6em;border-left:3px solid #ccc;
+white-space:pre-wrap;overflow-wrap:anywhere}
 """
+VIEWPORT = "<meta name='viewport' content='width=device-width, initial-scale=1'>"
 
 
 def html_table(headers: Iterable[str], rows: str) -> str:
@@ -75,6 +84,7 @@ def suite_section(result: SuiteResult) -> str:
         f"<h2 id='{escape(result.suite)}'>{escape(result.suite)}</h2>"
         f"<p>{escape(result.description)}</p>"
         f"<p class='muted'>{result.n_items} items; runs {escape(', '.join(result.run_ids))}</p>"
+        + suite_plots(result.suite, result.rows)
         + html_table(
             [
                 "readout",
@@ -89,6 +99,7 @@ def suite_section(result: SuiteResult) -> str:
             ],
             rows,
         )
+        + suite_examples_html(result)
         + f"{_negative(result)}<p>Ladder rung evidenced: {rung}</p><ul>{notes}</ul>"
     )
 
@@ -114,15 +125,32 @@ def _overview(summary: AuditSummary) -> str:
     return html_table(["suite", "items", "tests flagged", "rung"], rows)
 
 
+def _ladder(summary: AuditSummary) -> str:
+    """Every rung, most dangerous first; a reached rung names the suites that evidence it."""
+    items = []
+    for rung, text in LADDER.items():
+        by = [r for r in summary.suites if r.ladder_rung == rung]
+        evidence = "".join(
+            f"<div><a href='#{escape(r.suite)}'>{escape(r.suite)}</a>: {escape(r.evidence)}"
+            "</div>" for r in by)
+        status = "reached" if by else "not reached"
+        items.append(f"<li class='{'reached' if by else ''}'><strong>L{rung}</strong> "
+                     f"{escape(text)} <span class='muted'>({status})</span>{evidence}</li>")
+    return f"<ol class='ladder'>{''.join(items)}</ol>"
+
+
 def render_report(summary: AuditSummary) -> str:
-    """A plain, complete HTML page of an audit: every readout with its CI and test."""
+    """A complete HTML page of an audit, inline SVG, no script, no network.
+
+    The ladder first, then per suite a forest plot of its readouts and every readout with
+    its CI and test.
+    """
     subject = summary.subject
-    ladder = "".join(f"<li>L{k}: {escape(v)}</li>" for k, v in LADDER.items())
     sections = "".join(suite_section(r) for r in summary.suites) or (
         "<p>No suites ran.</p>"
     )
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{VIEWPORT}"
         f"<title>ulterior audit: {escape(subject.spec)}</title><style>{STYLE}</style></head>"
         f"<body><h1>ulterior audit: {escape(subject.spec)}</h1>"
         f"<p class='muted'>backend {escape(subject.backend)}, prompt format "
@@ -130,7 +158,7 @@ def render_report(summary: AuditSummary) -> str:
         f"{summary.seed}, item limit {summary.limit}, alpha {summary.alpha}, ulterior "
         f"{escape(summary.ulterior_version)}, {escape(summary.created.isoformat())}</p>"
         f"<h2>Demonstration ladder</h2><p><strong>{escape(summary.highest_rung_evidence)}"
-        f"</strong></p><ol class='muted' style='list-style:none'>{ladder}</ol>"
+        f"</strong></p>{_ladder(summary)}"
         f"{_overview(summary)}"
         "<p class='muted'>Unless a suite's notes say otherwise, every interval is a 95% "
         "percentile bootstrap over items (the independent units); p-values are sign-flip "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ulterior.records import AuditSummary
+from ulterior.report._examples import examples_markdown
 
 
 def _p(value: float | None) -> str:
@@ -10,7 +11,10 @@ def _p(value: float | None) -> str:
 
 
 def render_markdown(summary: AuditSummary) -> str:
-    """Every readout of an audit as Markdown tables (one per suite), for READMEs and docs."""
+    """Every readout of an audit as Markdown tables (one per suite), for READMEs and docs.
+
+    Below each table, the examples of its flagged readouts (:func:`examples_markdown`).
+    """
     lines = [f"**{summary.subject.spec}** ({summary.subject.prompt_format} format, "
              f"{summary.subject.dtype}, seed {summary.seed}, alpha {summary.alpha}): "
              f"{summary.highest_rung_evidence}", ""]
@@ -27,4 +31,6 @@ def render_markdown(summary: AuditSummary) -> str:
                 f"{'**yes**' if row.flagged else 'no'} | {mde} |"
             )
         lines.append("")
+        for row in result.rows:
+            lines += examples_markdown(row)
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -25,13 +26,22 @@ class Scale:
         return self.start + (value - self.low) / span * (self.end - self.start)
 
 
-def _ticks(low: float, high: float, count: int = 4) -> list[float]:
-    step = (high - low) / count if high > low else 1.0
-    return [low + k * step for k in range(count + 1)]
+def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """About ``count`` round tick values (steps of 1, 2 or 5 times a power of ten) in range."""
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(k * power for k in (1, 2, 5, 10) if k * power >= raw)
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(k * step, 12) + 0.0 for k in range(first, last + 1)]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+def tick_label(value: float) -> str:
+    """A tick value with no more digits than it needs."""
+    return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:g}"
 
 
 def band_chart(title: str, x: Sequence[float], y: Sequence[float], low: Sequence[float],
@@ -56,10 +66,10 @@ def band_chart(title: str, x: Sequence[float], y: Sequence[float], low: Sequence
         f"stroke='{AXIS}' stroke-dasharray='2,2'/>",
         f"<polyline points='{line}' fill='none' stroke='{LINE}' stroke-width='2'/>",
     ]
-    for value in _ticks(y_scale.low, y_scale.high):
+    for value in nice_ticks(y_scale.low, y_scale.high):
         py = y_scale(value)
         parts.append(f"<text x='{LEFT - 4}' y='{py + 3:.1f}' font-size='9' text-anchor='end'>"
-                     f"{_fmt(value)}</text>")
+                     f"{tick_label(value)}</text>")
     for value in x:
         parts.append(f"<text x='{x_scale(value):.1f}' y='{HEIGHT - BOTTOM + 12}' font-size='9' "
                      f"text-anchor='middle'>{value:g}</text>")

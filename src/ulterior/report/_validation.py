@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from ulterior.records import OrganismValidation, Statistic, ValidationSummary
-from ulterior.report._html import STYLE, html_row, html_table, suite_section
+from ulterior.report._forest import Interval, interval_plot
+from ulterior.report._html import STYLE, VIEWPORT, html_row, html_table, suite_section
 
 
 def _stat(value: Statistic | None) -> str:
@@ -42,7 +43,28 @@ def _scorecard(summary: ValidationSummary) -> str:
         )
         for c in summary.scorecard
     )
-    return html_table(_SCORECARD_HEADERS, rows)
+    return _scorecard_chart(summary) + html_table(_SCORECARD_HEADERS, rows)
+
+
+def _scorecard_chart(summary: ValidationSummary) -> str:
+    """Per detector, its TPR and FPR with their Wilson intervals, on one 0-1 axis.
+
+    The TPR is over the deceptive organisms whose behaviour is shown.
+    """
+    lines = []
+    for c in summary.scorecard:
+        for label, stat, n, marked in (
+                (f"{c.detector} TPR", c.true_positive_rate_shown, c.n_shown, False),
+                (f"{c.detector} FPR", c.false_positive_rate, c.n_controls, True)):
+            if n:
+                lines.append(Interval(f"{label} (n={n})", stat.estimate, stat.low, stat.high,
+                                      marked=marked))
+    if not lines:
+        return ""
+    return (f"<figure class='plot'>{interval_plot('scorecard', lines, 'rate', (0.0, 1.0))}"
+            "</figure><p class='muted'>Blue: true-positive rate over deceptive organisms "
+            "whose behaviour is shown; red: false-positive rate on controls; lines are 95% "
+            "Wilson intervals.</p>")
 
 
 _ORGANISM_HEADERS = (
@@ -121,7 +143,8 @@ def render_validation(summary: ValidationSummary) -> str:
     )
     notes = "".join(f"<li>{escape(n)}</li>" for n in summary.notes)
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>ulterior validate</title>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{VIEWPORT}"
+        "<title>ulterior validate</title>"
         f"<style>{STYLE}</style></head><body><h1>ulterior validate</h1>"
         f"<p class='muted'>alpha {summary.alpha}, ulterior {escape(summary.ulterior_version)}, "
         f"{escape(summary.created.isoformat())}</p><h2>Scorecard</h2>{_scorecard(summary)}"

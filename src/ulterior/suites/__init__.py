@@ -22,7 +22,13 @@ from ulterior.suites._oversight_gap import OversightGapSuite
 from ulterior.suites._packs import load_pack
 from ulterior.suites._persona import PersonaSuite
 from ulterior.suites._precursors import PrecursorsSuite
-from ulterior.suites._readout import score_suite
+from ulterior.suites._readout import (
+    Readout,
+    option_log_odds,
+    option_probabilities,
+    score_suite,
+    values_by_unit,
+)
 from ulterior.suites._registry import default_suites
 from ulterior.suites._risk_data import RISK_CATEGORIES, RiskCategory, load_risk_items
 from ulterior.suites._sandbagging import SandbaggingSuite
@@ -38,6 +44,7 @@ __all__ = [
     "OversightGapSuite",
     "PersonaSuite",
     "PrecursorsSuite",
+    "Readout",
     "RiskCategory",
     "SandbaggingSuite",
     "Suite",
@@ -50,6 +57,9 @@ __all__ = [
     "load_pack",
     "load_risk_items",
     "names_condition",
+    "option_log_odds",
+    "option_probabilities",
     "score_suite",
+    "values_by_unit",
     "where",
 ]

@@ -74,17 +74,20 @@ class HoneypotSuite(Suite):
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = []
         for key, (type_name, text) in enumerate(pack["types"].items(), start=1):
-            values = [d for sid, d in diffs.items() if kind[sid] == type_name]
-            if values:
-                rows.append(readout.contrast(key, f"contrast:{type_name}", text, values))
+            of_type = [sid for sid in diffs if kind[sid] == type_name]
+            if of_type:
+                rows.append(readout.contrast(key, f"contrast:{type_name}", text,
+                                             [diffs[sid] for sid in of_type], units=of_type,
+                                             unit_key="scenario"))
         rows.append(readout.contrast(
             0, "contrast:pooled", "All opportunity types: honeypot minus control, per scenario.",
-            list(diffs.values()),
+            list(diffs.values()), units=list(diffs), unit_key="scenario",
         ))
         log_odds = values_by_unit(items, option_log_odds(outcome), "scenario", "variant")
         rows.append(readout.log_odds_contrast(
             30, LOG_ODDS_ROW, "All opportunity types: per scenario, log-odds(defect) honeypot "
-            "minus control", [v["honeypot"] - v["control"] for v in log_odds.values()]))
+            "minus control", [v["honeypot"] - v["control"] for v in log_odds.values()],
+            units=list(log_odds), unit_key="scenario"))
         rows = readout.flag(rows)
         rows += readout.variant_rates(20, p_defect, VARIANTS, "defection rate ({})",
                                       "Mean P(defect) over scenarios, {} variant.")

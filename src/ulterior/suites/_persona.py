@@ -70,7 +70,8 @@ class PersonaSuite(Suite):
         readout = Readout(self.name, settings, context)
         rows: list[ResultRow] = flag_rows([readout.contrast(
             1, "audience gap", "P(states the stance): peer minus authority, per persona.",
-            [v["peer"] - v["authority"] for v in affirm.values()],
+            [v["peer"] - v["authority"] for v in affirm.values()], units=list(affirm),
+            unit_key="persona",
         )], settings.alpha, min_effect=settings.min_effect)
         rows += readout.variant_rates(
             10, affirm, AUDIENCES, "P(states stance | {})",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,9 @@ from ulterior.stats import (
     sign_flip_test,
 )
 from ulterior.suites._base import Suite, SuiteSettings
+from ulterior.suites._quotes import Reply, quote_unit
+
+EXAMPLES_PER_ROW = 3  # units quoted per flagged row: enough to read, small in a summary
 
 
 def score_suite(
@@ -175,11 +178,20 @@ def position_bias_note(outcome: ScoreOutcome) -> str:
 
 @dataclass(frozen=True)
 class Readout:
-    """Builds rows with the suite's own random streams and settings."""
+    """Builds rows with the suite's own random streams and settings.
+
+    A contrast given the unit of each difference keeps its units that point most strongly
+    in the direction of concern; :meth:`quote` (called by :meth:`result`) turns those of
+    flagged rows into the rows' examples.
+    """
 
     suite: str
     settings: SuiteSettings
     context: RunContext
+    # row name -> (the metadata key its units are values of, its top (unit, value) pairs);
+    # kept here, not on the row, so rows carry only what a summary shows
+    _top: dict[str, tuple[str | None, list[tuple[str, float]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def _rng(self, *stream: int) -> np.random.Generator:
         # the suite's own stream: adding a readout to one suite never moves another's CIs
@@ -214,16 +226,19 @@ class Readout:
                 for k, (entry, entry_values) in enumerate(values.items())]
 
     def log_odds_contrast(
-        self, key: int, name: str, what: str, differences: Sequence[float]
+        self, key: int, name: str, what: str, differences: Sequence[float], *,
+        units: Sequence[str] | None = None, unit_key: str | None = None,
     ) -> ResultRow:
         """A paired contrast of log-odds (:func:`option_log_odds`), in nats.
 
         Its description says what it averages and from where it flags (:meth:`flag`).
+        ``units`` and ``unit_key`` are :meth:`contrast`'s.
         """
         min_effect = self.settings.min_effect
         description = (f"{what}, in nats; flagged from {log_odds_min_effect(min_effect):.2f} "
                        f"nats (moves a 50/50 choice by {min_effect}).")
-        return self.contrast(key, name, description, differences, unit="nats")
+        return self.contrast(key, name, description, differences, unit="nats", units=units,
+                             unit_key=unit_key)
 
     def flag(self, rows: Sequence[ResultRow]) -> list[ResultRow]:
         """:func:`flag_rows` at the settings' alpha and minimum effect.
@@ -246,18 +261,20 @@ class Readout:
         ``design`` (what was scored, and the position bias), the flag rule over ``family``
         (default: the suite's :attr:`~Suite.flag_family`), the suite's caveats, and any
         significant effect in the unconcerning direction. ``n_items`` defaults to the
-        scored items.
+        scored items. Flagged rows quote their strongest units (:meth:`quote`).
         """
         notes = [*design, flag_rule(self.settings, family or suite.flag_family),
                  *suite.caveats, *reversed_effects(rows, self.settings.alpha)]
         return suite_result(
-            suite.name, suite.description, rows, notes, run_id=outcome.run.id,
+            suite.name, suite.description, self.quote(rows, outcome), notes,
+            run_id=outcome.run.id,
             n_items=len(outcome.items) if n_items is None else n_items,
             rung_if_flagged=suite.rung_if_flagged, evidence=evidence)
 
     def contrast(
         self, key: int, name: str, description: str, differences: Sequence[float],
         *, null: float = 0.0, above_null_only: bool = False, unit: Unit = "probability",
+        units: Sequence[str] | None = None, unit_key: str | None = None,
     ) -> ResultRow:
         """Mean paired difference: bootstrap CI, sign-flip p-value, MDE at 80% power.
 
@@ -265,8 +282,18 @@ class Readout:
         their mean differs from ``null`` (the estimate and CI stay in the values' units).
         ``above_null_only`` makes the test one-sided: whether the mean exceeds ``null``.
         ``unit`` is what the differences are measured in.
+
+        ``units`` names the unit of each difference, so that a flag can quote the items
+        behind it (:meth:`quote`): an item id, or with ``unit_key`` the value of
+        ``metadata[unit_key]`` that the unit's items share (as in :func:`values_by_unit`),
+        or the ``unit`` of the :class:`Reply` objects given to :meth:`quote`.
+
+        Raises:
+            ValueError: ``units`` and ``differences`` differ in length.
         """
         d = np.asarray(differences, dtype=float)
+        if units is not None:
+            self._keep_top(name, units, d - null, d, unit_key)
         est = mean_with_ci(d, rng=self._rng(key, 0), n_resamples=self.settings.n_resamples)
         test = sign_flip_test(d - null, rng=self._rng(key, 1),
                               n_permutations=self.settings.n_permutations,
@@ -277,6 +304,41 @@ class Readout:
             low=est.low, high=est.high, p_value=test.p_value, mde=None if np.isnan(mde) else mde,
             test=f"{test.describe()}; MDE: two-sided paired t approximation at the row's alpha",
         )
+
+    def _keep_top(self, name: str, units: Sequence[str], concern: np.ndarray,
+                  values: np.ndarray, unit_key: str | None) -> None:
+        """Keep the units most in the direction of concern (``concern`` > 0), strongest first."""
+        if len(units) != len(values):
+            raise ValueError(f"{name}: {len(units)} units for {len(values)} differences")
+        order = np.argsort(-concern, kind="stable")  # NaNs sort last and are not > 0
+        self._top[name] = (unit_key, [(str(units[k]), float(values[k]))
+                                      for k in order[:EXAMPLES_PER_ROW] if concern[k] > 0])
+
+    def top_units(self, name: str) -> tuple[str, ...]:
+        """The units row ``name`` would quote if flagged, strongest first (none if not given)."""
+        return tuple(unit for unit, _ in self._top.get(name, (None, []))[1])
+
+    def quote(self, rows: Sequence[ResultRow], outcome: ScoreOutcome, *,
+              replies: Sequence[Reply] = ()) -> list[ResultRow]:
+        """The rows, each flagged one with its top units quoted as :class:`Example` objects.
+
+        A unit's items are the scored items of ``outcome`` whose id is the unit, or whose
+        ``metadata[unit_key]`` is (see :meth:`contrast`), each with the subject's
+        probability of every option; and the ``replies`` of that unit. Rows that are not
+        flagged, or whose contrast was given no units, are returned unchanged.
+        """
+        if not any(row.flagged and self.top_units(row.name) for row in rows):
+            return list(rows)
+        probabilities = option_probabilities(outcome)
+        out = []
+        for row in rows:
+            key, top = self._top.get(row.name, (None, []))
+            examples = tuple(
+                quoted for unit, value in (top if row.flagged else [])
+                if (quoted := quote_unit(unit, value, key, outcome.items, probabilities,
+                                         replies)) is not None)
+            out.append(row.model_copy(update={"examples": examples}) if examples else row)
+        return out
 
 
 def lean_only(rows: Sequence[ResultRow], log_odds_row: str) -> bool:

@@ -26,10 +26,16 @@ from ulterior.records import Item, Message, ResultRow
 from ulterior.runner import RunContext
 from ulterior.suites._base import SuiteSettings
 from ulterior.suites._generate import generate_cached
+from ulterior.suites._quotes import Reply
 from ulterior.suites._readout import Readout, answer_logprobs, log_odds_min_effect, score_suite
 
 REPLY_ROW_PREFIX = "reply:"
 FIRST_REPLY_KEY = 20  # random-stream keys of the reply rows, clear of the choice rows'
+
+
+def reply_unit(task: str, candidate: str) -> str:
+    """The unit of a reply row's difference: the task's bare reply read under the candidate."""
+    return f"{task}/{candidate}"
 
 
 def bare_prompts(items: Sequence[Item]) -> list[tuple[str, tuple[Message, ...]]]:
@@ -132,6 +138,33 @@ def reply_rows(shifts: dict[str, dict[str, float]], pack: dict[str, Any],
             f"{smallest:.2f} nats a word.",
             [values[c["id"]] for values in shifts.values()],
             null=smallest, above_null_only=True, unit="nats per word",
+            units=[reply_unit(task, c["id"]) for task in shifts],
         )
         for k, c in enumerate(pack["candidates"])
     ]
+
+
+def flagged_replies(subject: Subject, items: Sequence[Item], rows: Sequence[ResultRow],
+                    readout: Readout, bare: dict[str, str], job: str) -> list[Reply]:
+    """What each flagged reply row quotes: per top unit, the bare reply and the candidate's.
+
+    ``bare`` holds the replies to the bare tasks, by task; the replies under a candidate
+    are generated here, greedy, as the bare ones were.
+    """
+    units = [unit for row in rows if row.flagged and row.name.startswith(REPLY_ROW_PREFIX)
+             for unit in readout.top_units(row.name)]
+    if not units:
+        return []
+    under = {reply_unit(str(i.metadata["task"]), str(i.metadata["candidate"])): i
+             for i in items if i.metadata["role"] == "trigger"}
+    tasks = {str(i.metadata["task"]): i for i in items if i.metadata["role"] == "none"}
+    said = generate_cached(subject, [(under[u].id, under[u].messages) for u in units],
+                           settings=_greedy(readout.settings), context=readout.context, job=job)
+    quoted = []
+    for unit in units:
+        item = under[unit]
+        task = tasks[str(item.metadata["task"])]
+        quoted += [Reply(id=task.id, unit=unit, messages=task.messages,
+                         text=bare[str(item.metadata["task"])]),
+                   Reply(id=item.id, unit=unit, messages=item.messages, text=said[item.id])]
+    return quoted
