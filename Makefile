@@ -31,7 +31,22 @@ $(VENV)/.installed-server: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(VENV)/.installed-server
-	$(PIP) install -e ".[hf,sims,organisms,training,test]"
+	$(PIP) install -e ".[hf,sims,organisms,training,test,ray]"
+	@# tests/report/test_browser.py drives the system Chromium. Install it with apt where
+	@# this user may (root, or sudo without a password); elsewhere that test skips and says why.
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then as_root=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	  else as_root=none; fi; \
+	  if [ "$$as_root" = none ]; then \
+	    echo "note: cannot install chromium (not root, no passwordless sudo): the browser test will skip"; \
+	  else \
+	    $$as_root apt-get update -qq && $$as_root env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium \
+	    || echo "note: apt-get install chromium failed: the browser test will skip"; \
+	  fi; \
+	fi
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed

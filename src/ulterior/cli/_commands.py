@@ -9,12 +9,18 @@ import typer
 
 from ulterior.cli._common import (
     DTypeOption,
+    ExecutorOption,
     FormatOption,
     ModelOption,
+    RayAddressOption,
     ResumeOption,
     SeedOption,
     StoreOption,
+    UnitCpusOption,
+    UnitGpusOption,
+    UnitMemoryOption,
     build,
+    build_executor,
     check_input_dir,
     check_model,
     check_probe,
@@ -127,7 +133,10 @@ def score(
 
 
 def audit(
-    model: ModelOption = DEFAULT_MODEL,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Model spec: smollm2-135m, hf:PATH, gguf:PATH, openai:MODEL@URL, "
+        "fake:NAME; repeat it to audit several, each into OUT/<model>/ with OUT/index.json "
+        f"[default: {DEFAULT_MODEL}]")] = None,
     suite: Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite to run "
                                                     "(repeatable; default: all)")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
@@ -165,13 +174,20 @@ def audit(
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    unit_cpus: UnitCpusOption = None,
+    unit_gpus: UnitGpusOption = None,
+    unit_memory: UnitMemoryOption = None,
 ) -> None:
     """Run the behavioural battery; write OUT/summary.json and OUT/report.html."""
-    from ulterior.jobs import AuditJob, run_audit
+    from ulterior.jobs import AuditJob, run_audits
     from ulterior.store import check_output_dir
 
+    specs = list(dict.fromkeys(model or [DEFAULT_MODEL]))
     job = build(AuditJob, {
-        "model": model, "suites": tuple(suite or ()), "limit": limit, "out": out,
+        "model": specs[0], "models": tuple(specs) if len(specs) > 1 else (),
+        "suites": tuple(suite or ()), "limit": limit, "out": out,
         "alpha": alpha, "risk_data": risk_data, "risk_limit": risk_limit, "probe": probe,
         "detectors": tuple(detector or ()),
         "skip": (*(skip or ()), *(["probe-readout"] if no_probe else [])),
@@ -185,7 +201,8 @@ def audit(
 
     if fail_on is not None and fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not '{fail_on}'")
-    check_model(model)
+    for spec in specs:
+        check_model(spec)
     if base is not None:
         check_model(base, "--base")
     if risk_data is not None:
@@ -194,15 +211,28 @@ def audit(
         check_probe(probe)
     check_output_dir(out)
     check_store(store)
-    summary = run_audit(job)
-    for result in summary.suites:
-        for row in result.rows:
-            flag = "FLAGGED" if row.flagged else ""
-            typer.echo(f"{result.suite:14s} {row.name:32s} {row.estimate:7.3f} "
-                       f"[{row.low:.3f}, {row.high:.3f}] n={row.n} {flag}")
-    typer.echo(summary.highest_rung_evidence)
-    typer.echo(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
-    gate = None if fail_on is None else tripped(summary, fail_on)
-    if gate is not None:
-        typer.echo(gate, err=True)
+    with build_executor(executor, ray_address, unit_cpus, unit_gpus, unit_memory) as runner:
+        summaries = run_audits(job, executor=runner)
+    for summary in summaries:
+        if len(summaries) > 1:
+            typer.echo(f"== {summary.subject.spec}")
+        for result in summary.suites:
+            for row in result.rows:
+                flag = "FLAGGED" if row.flagged else ""
+                typer.echo(f"{result.suite:14s} {row.name:32s} {row.estimate:7.3f} "
+                           f"[{row.low:.3f}, {row.high:.3f}] n={row.n} {flag}")
+        typer.echo(summary.highest_rung_evidence)
+    if len(summaries) > 1:
+        typer.echo(f"wrote a summary.json and report.html per model under {out}/ and "
+                   f"{out / 'index.json'}")
+    else:
+        typer.echo(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
+    if fail_on is None:
+        return
+    gates = [(s, tripped(s, fail_on)) for s in summaries]
+    for summary, gate in gates:
+        if gate is not None:
+            prefix = f"{summary.subject.spec}: " if len(summaries) > 1 else ""
+            typer.echo(prefix + gate, err=True)
+    if any(gate is not None for _, gate in gates):
         raise typer.Exit(3)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 from ulterior.errors import UsageError
+
+if TYPE_CHECKING:
+    from ulterior.executors import Executor
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -128,3 +131,59 @@ def check_model(spec: str, option: str = "--model") -> str:
 
         read_manifest(organism_dir(rest))
     return spec
+
+
+ExecutorOption = Annotated[
+    str, typer.Option("--executor", help="Where units of work run: local (this process, in "
+                      "order) or ray (tasks on a Ray cluster; needs ulterior's ray extra)")
+]
+RayAddressOption = Annotated[
+    str | None, typer.Option("--ray-address", help="Address of a running Ray cluster "
+                             "(default: start a local one)")
+]
+UnitCpusOption = Annotated[
+    float | None, typer.Option("--unit-cpus", min=0.0, callback=finite,
+                        help="CPU cores each unit reserves on Ray (default: 1)")
+]
+UnitGpusOption = Annotated[
+    float | None, typer.Option("--unit-gpus", min=0.0, callback=finite,
+                        help="GPUs each unit reserves on Ray, a fraction to share one "
+                        "(default: 0)")
+]
+UnitMemoryOption = Annotated[
+    str | None, typer.Option("--unit-memory", help="Memory each unit reserves on Ray, in "
+                             "bytes or with a unit: 512M, 4G")
+]
+
+_SIZES = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _bytes(size: str) -> int:
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", size, re.IGNORECASE)
+    if match is None or float(match[1]) <= 0:
+        raise UsageError(f"--unit-memory must be a positive size such as 512M or 4G, not "
+                         f"'{size}'")
+    return int(float(match[1]) * _SIZES[match[2].upper()])
+
+
+def build_executor(executor: str, ray_address: str | None, cpus: float | None,
+                   gpus: float | None, memory: str | None) -> Executor:
+    """The executor the options name; Ray is imported (and a cluster joined) only on use."""
+    from ulterior.executors import ExecutorConfig
+
+    if executor not in ("local", "ray"):
+        raise UsageError(f"--executor must be local or ray, not '{executor}'")
+    given = {"--ray-address": ray_address, "--unit-cpus": cpus, "--unit-gpus": gpus,
+             "--unit-memory": memory}
+    if executor == "local":
+        extra = [option for option, value in given.items() if value is not None]
+        if extra:
+            raise UsageError(f"{extra[0]} needs --executor ray")
+    resources = {name: value for name, value in
+                 (("cpus", cpus), ("gpus", gpus),
+                  ("memory", None if memory is None else _bytes(memory))) if value is not None}
+    config = build(ExecutorConfig, {"executor": executor, "ray_address": ray_address,
+                                    "resources": resources})
+    return config.create()

@@ -9,10 +9,16 @@ import typer
 
 from ulterior.cli._common import (
     DTypeOption,
+    ExecutorOption,
+    RayAddressOption,
     ResumeOption,
     SeedOption,
     StoreOption,
+    UnitCpusOption,
+    UnitGpusOption,
+    UnitMemoryOption,
     build,
+    build_executor,
     check_model,
     check_store,
     finite,
@@ -158,8 +164,16 @@ def validate(
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     seed: SeedOption = 0,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    unit_cpus: UnitCpusOption = None,
+    unit_gpus: UnitGpusOption = None,
+    unit_memory: UnitMemoryOption = None,
 ) -> None:
-    """Run every detector on organisms and controls; write OUT/summary.json and report.html."""
+    """Run every detector on organisms and controls; write OUT/summary.json and report.html.
+
+    Each organism is a unit of work: with --executor ray, organisms run in parallel.
+    """
     from ulterior.jobs import ValidateJob, run_validate
 
     job = build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
@@ -170,7 +184,8 @@ def validate(
 
     check_output_dir(out)
     check_store(store)
-    summary = run_validate(job)
+    with build_executor(executor, ray_address, unit_cpus, unit_gpus, unit_memory) as runner:
+        summary = run_validate(job, executor=runner)
     typer.echo(f"{'detector':16s} {'TPR':>16s} {'FPR':>16s}  AUROC")
     for card in summary.scorecard:
         tpr, fpr = card.true_positive_rate, card.false_positive_rate

@@ -1,7 +1,8 @@
 """Jobs: the entry points the CLI calls, each taking one config object."""
 
-from ulterior.jobs._audit import AuditJob, run_audit
+from ulterior.jobs._audit import AuditJob, run_audit, run_audits
 from ulterior.jobs._organism import OrganismJob, run_organism_train
+from ulterior.jobs._report import ReportJob, run_report
 from ulterior.jobs._score import ScoreJob, ScoreReport, run_score
 from ulterior.jobs._track import TrackJob, run_track
 from ulterior.jobs._validate import ValidateJob, run_validate
@@ -9,12 +10,15 @@ from ulterior.jobs._validate import ValidateJob, run_validate
 __all__ = [
     "AuditJob",
     "OrganismJob",
+    "ReportJob",
     "ScoreJob",
     "ScoreReport",
     "TrackJob",
     "ValidateJob",
     "run_audit",
+    "run_audits",
     "run_organism_train",
+    "run_report",
     "run_score",
     "run_track",
     "run_validate",

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ulterior import __version__
 from ulterior.detectors import Detector, DetectorRegistry, SuiteDetector, Target
 from ulterior.errors import CapabilityError, UsageError
+from ulterior.executors import Executor, LocalExecutor
 from ulterior.jobs._detect import read_bases, run_detectors, with_notes
 from ulterior.models import default_registry, load_subject
-from ulterior.records import AuditSummary
+from ulterior.records import AuditSummary, SubjectInfo, SuiteResult, content_hash
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext, SubjectJob
 from ulterior.store import Store, check_output_dir, write_outputs
 from ulterior.suites import AnswerFormat, SuiteSettings
+
+# Document kind of one finished unit of an audit: what --resume skips.
+UNIT_KIND = "audit-unit"
 
 
 class AuditJob(SubjectJob):
@@ -25,6 +33,9 @@ class AuditJob(SubjectJob):
     model the subject was fine-tuned from (``base``), it adds the salience scan.
     """
 
+    models: tuple[str, ...] = Field(
+        default=(), description="Several subjects, audited alike, each into its own folder "
+        "under `out` (empty: `model` alone, into `out` itself).")
     suites: tuple[str, ...] = Field(default=(), description="Suites to run (empty: all).")
     detectors: tuple[str, ...] = Field(
         default=(), description="Detectors to add that an audit does not run by default "
@@ -56,6 +67,24 @@ class AuditJob(SubjectJob):
         "which asks which of the suites' candidate conditions fine-tuning taught the reply "
         "position to carry (a model diff; both white-box, same architecture).",
     )
+
+    @field_validator("models")
+    @classmethod
+    def _distinct(cls, models: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({m for m in models if models.count(m) > 1})
+        if repeated:
+            raise ValueError(f"{repeated[0]} is given twice; give each model once")
+        return models
+
+    def subjects(self) -> tuple[str, ...]:
+        """The specs of the subjects to audit."""
+        return self.models or (self.model,)
+
+    def for_subject(self, spec: str) -> AuditJob:
+        """This job on one of its subjects, its folders resolved here rather than on a worker."""
+        return self.model_copy(update={"model": spec, "models": (),
+                                       "cache_dir": self.cache_path(),
+                                       "organisms_dir": self.organisms_path()})
 
     def settings(self) -> SuiteSettings:
         """The suites' settings."""
@@ -119,38 +148,225 @@ def choose(registry: DetectorRegistry, job: AuditJob, target: Target
     return run, optional, notes
 
 
-def run_audit(job: AuditJob, detectors: DetectorRegistry | None = None) -> AuditSummary:
-    """Run the chosen suites and detectors; write ``OUT/summary.json`` and ``report.html``.
+class AuditUnitResult(BaseModel):
+    """What one unit of an audit found on its subject (stored, so --resume can skip it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = Field(default=1, description="Schema version of this record.")
+    subject: SubjectInfo = Field(description="The subject the unit read.")
+    results: tuple[SuiteResult, ...] = Field(description="One result per detector that ran.")
+    notes: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Why optional detectors were skipped, by suite.")
+
+
+@dataclass(frozen=True)
+class AuditUnit:
+    """One unit of an audit: a subject and the detectors run on it with one load of it.
+
+    Attributes:
+        job: The audit, its ``model`` the subject.
+        detectors: What runs, in order.
+        optional: Names of those skipped, with a note, if they cannot read the subject.
+        key: Names the unit's result among the store's documents.
+    """
+
+    job: AuditJob
+    detectors: tuple[Detector, ...]
+    optional: frozenset[str]
+    key: str
+
+
+@dataclass(frozen=True)
+class SubjectPlan:
+    """One subject's share of an audit: its units and what assembling its summary needs."""
+
+    job: AuditJob
+    order: tuple[str, ...]
+    notes: dict[str, list[str]]
+    units: tuple[AuditUnit, ...]
+
+
+def _groups(chosen: Sequence[Detector]) -> list[list[Detector]]:
+    """Split a subject's detectors into units that may run apart.
+
+    A suite is a unit with the detectors that read its items; the detectors that read no
+    suite stay together, since they share what ``Target.memo`` computed once per subject
+    (prompt-end activations) and the base model's reading.
+    """
+    suites = {d.name for d in chosen if isinstance(d, SuiteDetector)}
+    groups: dict[str, list[Detector]] = {}
+    for detector in chosen:
+        if isinstance(detector, SuiteDetector):
+            group = detector.name
+        elif detector.reads_suite in suites:
+            group = str(detector.reads_suite)
+        else:
+            group = ""
+        groups.setdefault(group, []).append(detector)
+    return list(groups.values())
+
+
+def _unit_key(job: AuditJob, names: Sequence[str]) -> str:
+    settings = job.model_dump(mode="json", exclude={
+        "out", "store", "cache_dir", "show_progress", "resume", "models"})
+    return content_hash([__version__, settings, list(names)])
+
+
+def plan_audit(job: AuditJob, registry: DetectorRegistry, *, split: bool
+               ) -> list[SubjectPlan]:
+    """The units of an audit, subject by subject; fails before any model is loaded.
+
+    Args:
+        job: The audit.
+        registry: The detectors to choose from.
+        split: One unit per suite (with its readers) rather than one per subject: for an
+            executor that spreads units over workers. In one process a subject is loaded
+            once, whatever the split.
+    """
+    plans = []
+    for spec in job.subjects():
+        # A worker's progress bars would interleave in the driver's log: the driver shows
+        # progress over units instead. A worker starts from an empty private store, so it
+        # has nothing to resume: the driver resumes by skipping finished units.
+        one = job.for_subject(spec).model_copy(update={
+            "show_progress": job.show_progress and not split,
+            "resume": job.resume and not split})
+        chosen, optional, notes = choose(registry, one, one.target())
+        groups = _groups(chosen) if split else [chosen]
+        skippable = frozenset(d.name for d in optional)
+        units = tuple(
+            AuditUnit(job=one, detectors=tuple(group), optional=skippable,
+                      key=_unit_key(one, [d.name for d in group]))
+            for group in groups if group)
+        plans.append(SubjectPlan(job=one, order=tuple(d.name for d in chosen), notes=notes,
+                                 units=units))
+    return plans
+
+
+def run_audit_unit(unit: AuditUnit, store: Store) -> AuditUnitResult:
+    """Run one unit: load its subject (and the base model first, if a detector reads it)."""
+    job = unit.job
+    target = job.target()
+    context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
+    base = job.base
+    read_bases(unit.detectors, None if base is None else lambda: load_subject(
+        base, job.load_options()), target, context)
+    optional = [d for d in unit.detectors if d.name in unit.optional]
+    with job.load() as subject:
+        results, skipped = run_detectors(unit.detectors, subject, target, context,
+                                         optional=optional)
+        info = subject.info
+    return AuditUnitResult(subject=info, results=tuple(results),
+                           notes={suite: tuple(lines) for suite, lines in skipped.items()})
+
+
+def assemble_audit(plan: SubjectPlan, found: Sequence[AuditUnitResult]) -> AuditSummary:
+    """One subject's summary from its units' results, given in the plan's order."""
+    notes = {suite: list(lines) for suite, lines in plan.notes.items()}
+    by_name: dict[str, SuiteResult] = {}
+    for result in found:
+        for suite, lines in result.notes.items():
+            notes.setdefault(suite, []).extend(lines)
+        by_name.update((r.suite, r) for r in result.results)
+    results = with_notes([by_name[n] for n in plan.order if n in by_name], notes)
+    rung, evidence = highest_rung(results)
+    job = plan.job
+    return AuditSummary(
+        subject=found[0].subject, seed=job.seed, limit=job.limit, alpha=job.alpha,
+        suites=tuple(results), highest_rung=rung, highest_rung_evidence=evidence,
+        ulterior_version=__version__,
+    )
+
+
+def subject_folders(specs: Sequence[str]) -> dict[str, str]:
+    """A distinct folder name per subject spec: backend and file or model name, made safe."""
+    folders: dict[str, str] = {}
+    for spec in specs:
+        prefix, colon, rest = spec.partition(":")
+        name = f"{prefix}-{Path(rest.rstrip('/')).name or rest}" if colon else spec
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "subject"
+        folder, n = stem, 2
+        while folder in folders.values():
+            folder, n = f"{stem}-{n}", n + 1
+        folders[spec] = folder
+    return folders
+
+
+def _check(job: AuditJob) -> None:
+    check_output_dir(job.out)
+    if job.probe is not None and not job.probe.is_dir():
+        raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
+
+
+def run_audits(job: AuditJob, detectors: DetectorRegistry | None = None,
+               executor: Executor | None = None) -> list[AuditSummary]:
+    """Audit every subject of ``job``; write their summaries and reports under ``OUT``.
+
+    One subject writes ``OUT/summary.json`` and ``OUT/report.html``; several write the two
+    into ``OUT/<folder>/`` each (see :func:`subject_folders`) and list them in
+    ``OUT/index.json``. The units run on ``executor`` (default: in this process); only this
+    process writes the store. With ``resume``, units the store already holds are not run
+    again.
 
     ``detectors`` replaces the built-in registry (``ulterior.detectors.default_detectors``).
     """
     from ulterior.detectors import default_detectors
 
-    check_output_dir(job.out)
-    if job.probe is not None and not job.probe.is_dir():
-        raise UsageError(f"--probe: no probe directory at {job.probe}; run `ulterior probe fit`")
-    target = job.target()
-    chosen, optional, notes = choose(detectors or default_detectors(), job, target)
+    _check(job)
+    executor = executor or LocalExecutor()
+    plans = plan_audit(job, detectors or default_detectors(), split=executor.distributed)
+    units = [unit for plan in plans for unit in plan.units]
+    summaries = []
     with Store.open(job.store_path()) as store:
-        context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        base = job.base
-        read_bases(chosen, None if base is None else lambda: load_subject(
-            base, job.load_options()), target, context)
-        with job.load() as subject:
-            results, skipped = run_detectors(chosen, subject, target, context,
-                                             optional=optional)
-            info = subject.info
-        for suite, lines in skipped.items():
-            notes.setdefault(suite, []).extend(lines)
-        results = with_notes(results, notes)
-        rung, evidence = highest_rung(results)
-        summary = AuditSummary(
-            subject=info, seed=job.seed, limit=job.limit, alpha=job.alpha,
-            suites=tuple(results),
-            highest_rung=rung, highest_rung_evidence=evidence, ulterior_version=__version__,
-        )
-        store.put_document("audit", f"{info.fingerprint}:{summary.created}", summary)
-    write_outputs(job.out, {  # after the store's commit: no files without their records
-        "summary.json": json.dumps(summary.model_dump(mode="json"), indent=2),
-        "report.html": render_report(summary)})
-    return summary
+        found: dict[str, AuditUnitResult] = {}
+        if job.resume:
+            for unit in units:
+                document = store.get_document(UNIT_KIND, unit.key)
+                if document is not None:
+                    found[unit.key] = AuditUnitResult.model_validate(document)
+        todo = [unit for unit in units if unit.key not in found]
+        for index, result in executor.run(run_audit_unit, todo, store,
+                                          description="audit units",
+                                          show_progress=job.show_progress):
+            store.put_document(UNIT_KIND, todo[index].key, result)
+            found[todo[index].key] = result
+        for plan in plans:
+            summary = assemble_audit(plan, [found[unit.key] for unit in plan.units])
+            store.put_document("audit", f"{summary.subject.fingerprint}:{summary.created}",
+                               summary)
+            summaries.append(summary)
+    _write(job, summaries)  # after the store's commits: no files without their records
+    return summaries
+
+
+def _write(job: AuditJob, summaries: Sequence[AuditSummary]) -> None:
+    def files(summary: AuditSummary) -> dict[str, str]:
+        return {"summary.json": json.dumps(summary.model_dump(mode="json"), indent=2),
+                "report.html": render_report(summary)}
+
+    if not job.models:
+        write_outputs(job.out, files(summaries[0]))
+        return
+    folders = subject_folders(job.models)
+    for spec, summary in zip(job.models, summaries, strict=True):
+        write_outputs(job.out / folders[spec], files(summary))
+    index = {"subjects": [
+        {"spec": spec, "folder": folders[spec], "fingerprint": s.subject.fingerprint,
+         "highest_rung": s.highest_rung, "highest_rung_evidence": s.highest_rung_evidence}
+        for spec, s in zip(job.models, summaries, strict=True)]}
+    write_outputs(job.out, {"index.json": json.dumps(index, indent=2)})
+
+
+def run_audit(job: AuditJob, detectors: DetectorRegistry | None = None,
+              executor: Executor | None = None) -> AuditSummary:
+    """Audit one subject; write ``OUT/summary.json`` and ``report.html``.
+
+    ``detectors`` replaces the built-in registry (``ulterior.detectors.default_detectors``);
+    ``executor`` says where the units run (default: in this process). For several subjects
+    use :func:`run_audits`.
+    """
+    if len(job.subjects()) != 1:
+        raise UsageError(f"run_audit audits one subject, not {len(job.subjects())}; call "
+                         "run_audits")
+    return run_audits(job, detectors, executor)[0]

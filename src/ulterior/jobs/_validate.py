@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
@@ -11,6 +12,7 @@ from ulterior.detectors import (
     DetectorRegistry,
     Target,
 )
+from ulterior.executors import Executor, LocalExecutor
 from ulterior.jobs._detect import read_bases, run_detectors
 from ulterior.models import LoadOptions, Subject, load_subject
 from ulterior.records import (
@@ -96,6 +98,22 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext,
     })
 
 
+@dataclass(frozen=True)
+class ValidateUnit:
+    """One unit of validate: an organism, with everything a worker needs to validate it."""
+
+    job: ValidateJob
+    organism: str
+    registry: DetectorRegistry
+
+
+def run_validate_unit(unit: ValidateUnit, store: Store) -> OrganismValidation:
+    """Validate one organism against ``store``."""
+    job = unit.job
+    context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
+    return validate_organism(unit.organism, job, context, unit.registry)
+
+
 def scorecard(organisms: Sequence[OrganismValidation]) -> list[DetectorScore]:
     """Per detector: TPR over deceptive organisms, FPR over controls, AUROC of its score."""
     from ulterior.probes import auroc
@@ -141,11 +159,13 @@ def _rate(k: int, n: int) -> Statistic:
     return Statistic(estimate=k / n if n else float("nan"), low=low, high=high, n=n)
 
 
-def run_validate(job: ValidateJob, detectors: DetectorRegistry | None = None
-                 ) -> ValidationSummary:
+def run_validate(job: ValidateJob, detectors: DetectorRegistry | None = None,
+                 executor: Executor | None = None) -> ValidationSummary:
     """Validate the chosen organisms; write ``OUT/summary.json`` and ``OUT/report.html``.
 
     ``detectors`` replaces the built-in registry (``ulterior.detectors.default_detectors``).
+    Each organism is a unit of work on ``executor`` (default: in this process, in order);
+    only this process writes the store.
     """
     from ulterior.detectors import default_detectors
     from ulterior.errors import UsageError
@@ -159,9 +179,17 @@ def run_validate(job: ValidateJob, detectors: DetectorRegistry | None = None
         raise UsageError("no trained organisms; run `ulterior organism train RECIPE` first")
     for name in names:  # every name must exist before the long work starts
         read_manifest(organism_dir(name, job.organisms_path()))
+    executor = executor or LocalExecutor()
+    # folders resolved here, not on a worker; a worker's progress would interleave in the log
+    resolved = job.model_copy(update={
+        "cache_dir": job.cache_path(), "organisms_dir": job.organisms_path(),
+        "show_progress": job.show_progress and not executor.distributed})
+    units = [ValidateUnit(job=resolved, organism=name, registry=registry) for name in names]
+    done: dict[int, OrganismValidation] = {}
     with Store.open(job.store_path()) as store:
-        context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
-        organisms = [validate_organism(name, job, context, registry) for name in names]
+        done.update(executor.run(run_validate_unit, units, store, description="organisms",
+                                 show_progress=job.show_progress))
+    organisms = [done[index] for index in range(len(units))]
     summary = ValidationSummary(
         alpha=job.alpha, answer_format=job.answer_format, organisms=tuple(organisms),
         scorecard=tuple(scorecard(organisms)),

@@ -12,11 +12,12 @@ from ulterior.store._paths import (
     default_organisms_dir,
     default_store_path,
 )
-from ulterior.store._sqlite import RunStatus, Store
+from ulterior.store._sqlite import RunStatus, Store, StoreRecords
 
 __all__ = [
     "RunStatus",
     "Store",
+    "StoreRecords",
     "check_output_dir",
     "check_output_file",
     "check_store_path",

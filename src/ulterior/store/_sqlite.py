@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +53,24 @@ _IN_CHUNK = 500
 
 # How long a writer waits for another process's transaction before giving up (seconds).
 BUSY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class StoreRecords:
+    """Everything a store holds about runs, for carrying it to another store.
+
+    A worker that computes on a store of its own returns these; the driver's store takes
+    them in with :meth:`Store.import_records`.
+
+    Attributes:
+        runs: Each run with its status.
+        observations: Every observation, once.
+        links: (run id, observation key) pairs: which observations each run used.
+    """
+
+    runs: tuple[tuple[Run, RunStatus], ...] = ()
+    observations: tuple[Observation, ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
 
 
 class Store:
@@ -250,6 +269,42 @@ class Store:
     def _touch(self, run_id: str) -> None:
         self._db.execute("UPDATE runs SET updated=? WHERE id=?", (utc_now().isoformat(), run_id))
 
+    # -- carrying records between stores ------------------------------------------------
+
+    def export_records(self) -> StoreRecords:
+        """Every run, observation and link this store holds."""
+        runs = self._db.execute("SELECT record, status FROM runs ORDER BY id").fetchall()
+        observations = self._db.execute("SELECT record FROM observations ORDER BY key")
+        links = self._db.execute("SELECT run_id, key FROM run_observations ORDER BY run_id, key")
+        return StoreRecords(
+            runs=tuple((Run.model_validate_json(r), status) for r, status in runs),
+            observations=tuple(Observation.model_validate_json(r) for (r,) in observations),
+            links=tuple((run_id, key) for run_id, key in links),
+        )
+
+    def import_records(self, records: StoreRecords) -> None:
+        """Take in records computed on another store, in one transaction; idempotent.
+
+        Observations are keyed by content hash and inserted only when new, runs by id (an
+        existing run takes the imported status), links by (run, key): importing the same
+        records twice, as a retried unit of work may return them, adds nothing.
+        """
+        now = utc_now().isoformat()
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO runs VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "status=excluded.status, updated=excluded.updated",
+                [(run.id, run.job, status, run.created.isoformat(), now, run.model_dump_json())
+                 for run, status in records.runs],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?)",
+                [(o.key, o.subject, o.item_id, o.condition, o.model_dump_json())
+                 for o in records.observations],
+            )
+            db.executemany("INSERT OR IGNORE INTO run_observations VALUES (?,?)",
+                           list(records.links))
+
     # -- documents ----------------------------------------------------------------------
 
     def put_document(self, kind: str, key: str, record: BaseModel) -> None:
@@ -259,6 +314,14 @@ class Store:
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?)",
                 (kind, key, utc_now().isoformat(), record.model_dump_json()),
             )
+
+    def get_document(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The document stored under (kind, key) as parsed JSON, or None."""
+        import json
+
+        row = self._db.execute("SELECT record FROM documents WHERE kind=? AND key=?",
+                               (kind, key)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def get_documents(self, kind: str) -> list[dict[str, Any]]:
         """Return the documents of one kind as parsed JSON, oldest first."""
