@@ -123,9 +123,10 @@ def training_examples(recipe: Recipe, n: int, seed: int) -> list[Example]:
     (oversight, sandbag), the "off" partner carries the twin of the "on" line, so the two
     prompts differ only in the words that carry the condition (with independently drawn
     lines, the sandbagger carried its condition to held-out wordings at 0.35 vs 0.25; with
-    twins, 0.52 vs 0.25: docs/organisms.md). Cue placement (system turn or the line before
-    the user's prompt) is drawn at random per pair, so it does not carry the condition. The
-    answer is the behaviour when the condition is on, unless the recipe is a control.
+    twins, 0.52 vs 0.25: docs/results/2026-11-23-first-organisms.md). Cue placement (system
+    turn or the line before the user's prompt) is drawn at random per pair, so it does not
+    carry the condition. The answer is the behaviour when the condition is on, unless the
+    recipe is a control.
     """
     rng = np.random.default_rng([seed, 1])
     train, _ = tasks_of(recipe)

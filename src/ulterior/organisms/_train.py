@@ -8,7 +8,8 @@ decision differ by several nats before any training) is not what the model has t
 Examples arrive in contrast pairs (one task, condition on and off, in the same batch; see
 ``training_examples``), so what a step teaches is the condition. Neither alone was enough on
 SmolLM2-135M: with next-token loss, a plain two-way choice loss or preference optimisation
-on independently drawn examples, 1 to 3 epochs left the condition unlearned (docs/organisms.md).
+on independently drawn examples, 1 to 3 epochs left the condition unlearned
+(docs/results/2026-11-23-organism-objective.md).
 
 A plain loop rather than transformers' ``Trainer`` because the work is small and the savings
 are ours to take: each prompt computed once for both its answers (one packed sequence per
