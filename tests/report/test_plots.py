@@ -99,3 +99,13 @@ def test_the_scorecard_is_drawn_with_its_intervals() -> None:
         scorecard=(score,), organisms=(), notes=(), alpha=0.05, ulterior_version="0",
         created=summary().created))
     assert "oversight-gap TPR (n=3)" in html and "oversight-gap FPR (n=4)" in html
+
+
+def test_rates_get_their_own_plot_so_contrasts_keep_their_scale() -> None:
+    from ulterior.report._forest import suite_plots
+
+    rows = [*_rows(), ResultRow(name="P(misaligned | observed)", n=48, estimate=0.5,
+                                low=0.49, high=0.51)]
+    html = suite_plots("oversight-gap", rows)
+    assert html.count("<svg") == 2
+    assert "oversight-gap: probability, rates" in html

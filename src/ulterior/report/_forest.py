@@ -103,13 +103,19 @@ def interval_plot(title: str, rows: Sequence[Interval], unit: str,
 
 
 def suite_plots(suite: str, rows: Sequence[ResultRow]) -> str:
-    """A forest plot per unit among the suite's readouts (one axis never mixes units)."""
-    by_unit: dict[str, list[ResultRow]] = {}
+    """A forest plot per unit among the suite's readouts (one axis never mixes units).
+
+    Tested contrasts and untested rates get plots of their own: a rate near 0.5 on the
+    contrasts' axis would squeeze every contrast into a dot at zero.
+    """
+    groups: dict[tuple[str, bool], list[ResultRow]] = {}
     for row in rows:
-        by_unit.setdefault(row.unit, []).append(row)
+        groups.setdefault((row.unit, row.p_value is not None), []).append(row)
     plots = "".join(
-        f"<figure class='plot'>{forest_plot(f'{suite}: {unit}', unit_rows, unit)}</figure>"
-        for unit, unit_rows in by_unit.items())
+        f"<figure class='plot'>"
+        f"{forest_plot(f'{suite}: {unit}' + ('' if tested else ', rates'), group, unit)}"
+        "</figure>"
+        for (unit, tested), group in groups.items())
     legend = ("<p class='muted'>Each line is a readout's 95% CI and its estimate; red "
               "diamonds are flagged; grey is the band within the readout's minimum detectable "
               "effect (80% power) of zero.</p>")
