@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ulterior.report import band_chart
+from ulterior.report import trajectory_chart
 from ulterior.training import emergence, load_battery, read_track
 
 HERE = Path(__file__).parent
@@ -28,10 +28,7 @@ def main() -> None:
         track = read_track(HERE / "results" / "curriculum_order" / f"{run}.json")
         analysis = emergence(track.steps, np.array(track.scores), battery, method="threshold",
                              rng=np.random.default_rng(0))
-        charts = [band_chart(t.property, t.steps, t.change, t.low, t.high, marker=t.onset,
-                             marker_label="" if t.onset is None else f"onset {t.onset}",
-                             y_label="change (nats)", x_label="training step")
-                  for t in analysis.trajectories if t.property in SHOWN]
+        charts = [trajectory_chart(t) for t in analysis.trajectories if t.property in SHOWN]
         # each chart is an <svg> of its own: placed side by side with x, at a fixed size
         body = "".join(
             chart.replace("<svg ", f"<svg x='{WIDTH * k}' width='{WIDTH}' height='{HEIGHT}' ", 1)

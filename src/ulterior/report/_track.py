@@ -9,7 +9,8 @@ from ulterior.report._html import STYLE, VIEWPORT, html_row, html_table
 from ulterior.report._svg import band_chart
 
 
-def _chart(t: Trajectory) -> str:
+def trajectory_chart(t: Trajectory) -> str:
+    """A property's mean change over training, its band, and its onset marker (inline SVG)."""
     return band_chart(
         t.property, t.steps, t.change, t.low, t.high, marker=t.onset,
         marker_label="" if t.onset is None else f"onset {t.onset}",
@@ -29,7 +30,7 @@ def _onset_row(t: Trajectory) -> str:
 def render_track(record: TrackRecord) -> str:
     """A self-contained HTML page of a track record (inline SVG, no network)."""
     analysis = record.emergence
-    charts = "".join(f"<div style='flex:1 1 320px;max-width:360px'>{_chart(t)}</div>"
+    charts = "".join(f"<div style='flex:1 1 320px;max-width:360px'>{trajectory_chart(t)}</div>"
                      for t in analysis.trajectories)
     onsets = html_table(["property", "onset step", "shift (nats) [95% CI]",
                          "last change (nats) [95% CI]", "items", "onset distribution"],
