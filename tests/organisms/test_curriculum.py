@@ -51,10 +51,10 @@ def test_each_phase_draws_only_its_own_pairs_in_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (("steps: 4", "steps: 0"), "'phases.0.steps' Input should be greater than or equal to 1"),
-    (("name: two-phase", "name: Two Phase"), "'name' String should match"),
+    (("steps: 4", "steps: 0"), "line 4: phases[0].steps: Input should be greater than or equal"),
+    (("name: two-phase", "name: Two Phase"), "line 1: name: String should match"),
     (("data/no.jsonl", "data/none.jsonl"), "phase second: no data file data/none.jsonl"),
-    (("batch_size: 2", "batch_sise: 2"), "'batch_sise' Extra inputs are not permitted"),
+    (("batch_size: 2", "batch_sise: 2"), "line 6: batch_sise: unknown field"),
 ])
 def test_a_bad_curriculum_is_one_line_naming_the_field(tmp_path: Path, change: tuple[str, str],
                                                        message: str) -> None:

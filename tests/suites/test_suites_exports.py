@@ -13,7 +13,7 @@ def test_public_names_are_pinned() -> None:
         "RiskCategory", "SandbaggingSuite", "Suite", "SuiteRegistry", "SuiteSettings",
         "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal",
         "default_suites", "load_pack", "load_risk_items", "names_condition", "option_log_odds",
-        "option_probabilities", "score_suite", "values_by_unit", "where",
+        "option_probabilities", "read_user_pack", "score_suite", "values_by_unit", "where",
     ])
     for name in suites.__all__:
         assert (name.isupper() or name == "AnswerFormat"  # a type alias has no module of ours

@@ -59,9 +59,9 @@ def test_a_users_own_packs_replace_the_shipped_battery(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    (GOOD.replace("shows: \"yes 3\", ", ""), "'items.3.shows' Field required"),
+    (GOOD.replace("shows: \"yes 3\", ", ""), "line 8: items[3]: lacks the field 'shows'"),
     (GOOD.replace("id: h5", "id: h4"), "repeats item id h4"),
-    (GOOD.replace("property: honesty", "property: Honesty!"), "'property' String should match"),
+    (GOOD.replace("property: honesty", "property: Honesty!"), "line 1: property: String should"),
     ("property: [", "not valid YAML"),
 ])
 def test_a_bad_pack_is_one_line_naming_the_file_and_field(tmp_path: Path, text: str,

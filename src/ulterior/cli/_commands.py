@@ -22,6 +22,7 @@ from ulterior.cli._common import (
     build,
     build_executor,
     check_input_dir,
+    check_input_file,
     check_model,
     check_probe,
     check_store,
@@ -132,6 +133,29 @@ def score(
     typer.echo(f"observations computed {report.computed}, reused from store {report.reused}")
 
 
+def _packs(given: list[str], chosen: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--pack SUITE=FILE`` options: each file read and checked against its suite's schema."""
+    from ulterior.suites import default_suites, read_user_pack
+
+    suites = default_suites()
+    packs: dict[str, str] = {}
+    for option in given:
+        name, sep, file = option.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--pack {option!r}: write SUITE=FILE, e.g. "
+                             "--pack honeypot=my-honeypots.yaml")
+        if name not in suites.names():
+            raise UsageError(f"--pack: unknown suite '{name}'; choose from "
+                             f"{', '.join(suites.names())}")
+        if chosen and name not in chosen:
+            raise UsageError(f"--pack {name}=...: add --suite {name}, or drop the pack")
+        if name in packs:
+            raise UsageError(f"--pack: two packs for {name}; give one file per suite")
+        path = check_input_file(Path(file), f"--pack {name}")
+        packs[name] = read_user_pack(suites.create(name), path)
+    return tuple(packs.items())
+
+
 def audit(
     model: Annotated[list[str] | None, typer.Option(
         "--model", "-m", help="Model spec: smollm2-135m, hf:PATH, gguf:PATH, openai:MODEL@URL, "
@@ -166,6 +190,9 @@ def audit(
     base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
                     "fine-tuned from: add the salience scan, which asks which candidate "
                     "condition fine-tuning taught the model to carry to its reply")] = None,
+    pack: Annotated[list[str] | None, typer.Option("--pack", help="SUITE=FILE: run SUITE on "
+                    "your own scenarios, a YAML or JSON file in the suite's pack schema "
+                    "(docs/packs.md); repeatable")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 3 (after writing "
                        "the report) when the ladder reaches this rung or a more dangerous "
                        "one (L1-L5), or when any readout is flagged (flag)")] = None,
@@ -192,6 +219,7 @@ def audit(
         "detectors": tuple(detector or ()),
         "skip": (*(skip or ()), *(["probe-readout"] if no_probe else [])),
         "answer_format": _answer_format(answer_format),
+        "packs": _packs(pack or [], suite or []),
         "base": base, "store": store, "dtype": _dtype(dtype),
         "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
     })

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,8 +23,13 @@ from ulterior.cli._common import (
     check_store,
     finite,
 )
+from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
+
+if TYPE_CHECKING:
+    from ulterior.jobs import OrganismJob
+    from ulterior.organisms import CurriculumRun
 
 DEFAULTS = TrainSettings()
 
@@ -35,10 +40,26 @@ organism_app = typer.Typer(
 )
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``0-4``, ``1,3`` or ``0-2,7``: the seeds of a grid, each once, in the order given."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        first, dash, last = part.partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise UsageError(f"--seeds {text!r}: give seeds (0 or more) as 0-4, 1,3 or 0-2,7")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise UsageError(f"--seeds {text!r}: the range {part} runs backwards; write "
+                             f"{high}-{low}")
+        seeds += [s for s in range(low, high + 1) if s not in seeds]
+    return seeds
+
+
 @organism_app.command()
 def train(
-    recipe: Annotated[str, typer.Argument(help="Recipe (see `ulterior organism recipes`), or "
-                      "your own curriculum file (PATH.yaml: phases of preference-pair data)")],
+    recipes: Annotated[list[str], typer.Argument(help="Recipes (see `ulterior organism "
+                       "recipes`), or your own curriculum files (PATH.yaml: phases of "
+                       "preference-pair data); several make a grid with --seeds")],
     base: Annotated[str, typer.Option("--base", help="Model to fine-tune (a local "
                                       "transformers model spec)")] = DEFAULT_MODEL,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory "
@@ -65,24 +86,50 @@ def train(
                            "--track: at most N items per property (fewer: cheaper readings, "
                            "wider bands) [default: 48]")] = None,
     seed: SeedOption = 0,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Train each recipe with each of "
+                     "these seeds: 0-4, 1,3 or 0-2,7 (instead of --seed)")] = None,
     resume: ResumeOption = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    unit_cpus: UnitCpusOption = None,
+    unit_gpus: UnitGpusOption = None,
+    unit_memory: UnitMemoryOption = None,
 ) -> None:
-    """Fine-tune a model with a recipe; save weights, checkpoints and manifest.json."""
-    from ulterior.jobs import OrganismJob, run_organism_train
+    """Fine-tune a model with a recipe; save weights, checkpoints and manifest.json.
 
-    job = build(OrganismJob, {
+    Several recipes, or --seeds, train a grid: each (recipe, seed) is a unit of work, and
+    with --executor ray they train in parallel.
+    """
+    from ulterior.jobs import OrganismJob, run_organism_grid
+
+    if seeds is not None and seed != 0:
+        raise UsageError("give --seed or --seeds, not both")
+    grid = [(recipe, s) for recipe in dict.fromkeys(recipes)
+            for s in (parse_seeds(seeds) if seeds is not None else [seed])]
+    if out is not None and len(grid) > 1:
+        raise UsageError("--out names one organism's folder; leave it out for a grid (each "
+                         "goes to the organisms dir as RECIPE-sSEED)")
+    jobs = [build(OrganismJob, {
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
-        "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": seed,
+        "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": s,
         "precision": precision, "track": track,
         "track_items": track_items, "resume": resume,
-    })
+    }) for recipe, s in grid]
     check_model(base, "--base")
     if out is not None:
         from ulterior.store import check_output_dir
 
         check_output_dir(out)
-    result = run_organism_train(job)
+    with build_executor(executor, ray_address, unit_cpus, unit_gpus, unit_memory) as runner:
+        results = run_organism_grid(jobs, executor=runner)
+    for job, result in zip(jobs, results, strict=True):
+        _echo_trained(job, result)
+
+
+def _echo_trained(job: OrganismJob, result: OrganismManifest | CurriculumRun) -> None:
+    """What one run trained, in a few lines."""
+    track = job.track
     if not isinstance(result, OrganismManifest):  # a curriculum
         t = result.training
         typer.echo(f"trained {result.name}: {t.steps} steps in {t.seconds:.0f}s "

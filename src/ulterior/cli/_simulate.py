@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from ulterior.cli._common import build, check_store
+from ulterior.cli._common import (
+    ExecutorOption,
+    RayAddressOption,
+    UnitCpusOption,
+    UnitGpusOption,
+    UnitMemoryOption,
+    build,
+    build_executor,
+    check_store,
+)
 from ulterior.errors import UsageError
 
 simulate_app = typer.Typer(
@@ -212,8 +221,16 @@ def sweep_command(
     ] = None,
     store: StoreOpt = None,
     out: OutOpt = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    unit_cpus: UnitCpusOption = None,
+    unit_gpus: UnitGpusOption = None,
+    unit_memory: UnitMemoryOption = None,
 ) -> None:
-    """Sweep one setting across values and regimes (R1-R4 unless --regime is given)."""
+    """Sweep one setting across values and regimes (R1-R4 unless --regime is given).
+
+    Each (value, regime) cell is a unit of work: with --executor ray, cells run in parallel.
+    """
     from ulterior.sims import SweepConfig, run_sweep
 
     if model not in ("evolution", "gradient"):
@@ -229,11 +246,12 @@ def sweep_command(
             "base": base,
         },
     )
+    runner = build_executor(executor, ray_address, unit_cpus, unit_gpus, unit_memory)
     output = _output(store, out)
     cells = len(config.values) * len(config.regimes)
-    with _kept_only_if_done(output), _progress(f"{model} sweep over {config.parameter}",
-                                               cells) as update:
-        record = run_sweep(config, output=output, progress=update)
+    with runner, _kept_only_if_done(output), \
+            _progress(f"{model} sweep over {config.parameter}", cells) as update:
+        record = run_sweep(config, output=output, progress=update, executor=runner)
     from rich.console import Console
 
     console = Console()

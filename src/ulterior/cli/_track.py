@@ -9,10 +9,16 @@ import typer
 
 from ulterior.cli._common import (
     DTypeOption,
+    ExecutorOption,
     FormatOption,
+    RayAddressOption,
     SeedOption,
     StoreOption,
+    UnitCpusOption,
+    UnitGpusOption,
+    UnitMemoryOption,
     build,
+    build_executor,
     check_input_dir,
     check_model,
     check_store,
@@ -44,11 +50,17 @@ def track(
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    unit_cpus: UnitCpusOption = None,
+    unit_gpus: UnitGpusOption = None,
+    unit_memory: UnitMemoryOption = None,
 ) -> None:
     """Read the property battery on every checkpoint; write OUT/track.json and track.html.
 
     Each reading is kept in the store under the checkpoint's content hash, so an
-    interrupted track continues where it stopped when run again.
+    interrupted track continues where it stopped when run again. Each checkpoint is a unit
+    of work: with --executor ray, checkpoints are read in parallel.
     """
     from ulterior.jobs import TrackJob, run_track
     from ulterior.store import check_output_dir
@@ -68,7 +80,8 @@ def track(
         check_input_dir(battery, "--battery")
     check_output_dir(out)
     check_store(store)
-    record = run_track(job)
+    with build_executor(executor, ray_address, unit_cpus, unit_gpus, unit_memory) as runner:
+        record = run_track(job, executor=runner)
     analysis = record.emergence
     for t in analysis.trajectories:
         onset = "no onset" if t.onset is None else f"onset at step {t.onset}"

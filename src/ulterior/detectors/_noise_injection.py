@@ -314,7 +314,7 @@ class NoiseInjection(Detector):
             CapabilityError: The subject exposes no weights (a black-box subject).
         """
         self.check(subject, target)
-        items = SandbaggingSuite().build(target.settings.limit)
+        items = SandbaggingSuite().labelled_items(target.settings)
         return run_sweep(subject, items, self.config, self.seeds(context),
                          target.settings.answer_format, show_progress=context.show_progress)
 

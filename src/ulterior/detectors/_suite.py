@@ -20,8 +20,13 @@ class SuiteDetector(Detector):
         self.in_validate = suite.in_validate
 
     def run(self, subject: Subject, target: Target, context: RunContext) -> SuiteResult:
-        """Run the suite."""
-        return self.suite.run(subject, target.settings, context)
+        """Run the suite; its notes say when it scored the user's pack."""
+        result = self.suite.run(subject, target.settings, context)
+        if target.settings.user_pack(self.name) is None:
+            return result
+        return result.model_copy(update={"notes": (
+            "Scenarios from the user's own pack (--pack), not the built-in one.",
+            *result.notes)})
 
     def score(self, result: SuiteResult) -> float | None:
         """The suite's own score."""

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
@@ -52,6 +54,18 @@ class Executor(ABC):
         By the time a result is yielded, every run and observation its unit recorded is in
         ``store``. A unit whose worker died is run again; its records are stored once.
         """
+
+    def run_without_store(self, work: Work[U, R], units: Sequence[U], *,
+                          description: str = "units", show_progress: bool = True
+                          ) -> Iterator[tuple[int, R]]:
+        """:meth:`run` for units that record nothing (simulations, training runs).
+
+        They get a scratch store that is discarded afterwards.
+        """
+        with tempfile.TemporaryDirectory(prefix="ulterior-scratch-") as folder, \
+                Store.open(Path(folder) / "scratch.sqlite") as store:
+            yield from self.run(work, units, store, description=description,
+                                show_progress=show_progress)
 
     def __enter__(self) -> Executor:
         return self

@@ -1,7 +1,7 @@
 """Jobs: the entry points the CLI calls, each taking one config object."""
 
 from ulterior.jobs._audit import AuditJob, run_audit, run_audits
-from ulterior.jobs._organism import OrganismJob, run_organism_train
+from ulterior.jobs._organism import OrganismJob, run_organism_grid, run_organism_train
 from ulterior.jobs._report import ReportJob, run_report
 from ulterior.jobs._score import ScoreJob, ScoreReport, run_score
 from ulterior.jobs._track import TrackJob, run_track
@@ -17,6 +17,7 @@ __all__ = [
     "ValidateJob",
     "run_audit",
     "run_audits",
+    "run_organism_grid",
     "run_organism_train",
     "run_report",
     "run_score",

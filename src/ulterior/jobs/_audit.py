@@ -61,6 +61,9 @@ class AuditJob(SubjectJob):
         "cloze: each option's text scored as the continuation (for models too small to bind "
         "labels to options).",
     )
+    packs: tuple[tuple[str, str], ...] = Field(
+        default=(), description="The user's own scenario packs, (suite, the pack checked "
+        "and written as JSON): see ulterior.suites.read_user_pack.")
     base: str | None = Field(
         default=None,
         description="Spec of the model the subject was fine-tuned from: adds salience-scan, "
@@ -90,7 +93,7 @@ class AuditJob(SubjectJob):
         """The suites' settings."""
         return SuiteSettings(limit=self.limit, alpha=self.alpha, resume=self.resume,
                              risk_data=self.risk_data, risk_limit=self.risk_limit,
-                             answer_format=self.answer_format)
+                             answer_format=self.answer_format, packs=self.packs)
 
     def target(self) -> Target:
         """What the detectors may read besides the subject."""

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
 
 if TYPE_CHECKING:
+    from ulterior.executors import Executor
     from ulterior.organisms import CurriculumRun
+    from ulterior.store import Store
 
 DEFAULTS = TrainSettings()
 
@@ -50,6 +53,15 @@ class OrganismJob(BaseModel):
                                     "many items per property (None: the 48 tracked).")
     show_progress: bool = Field(default=True, description="Show progress.")
 
+    @model_validator(mode="after")
+    def _track_options(self) -> OrganismJob:
+        if self.track_items is not None and not self.track:
+            raise ValueError("--track-items goes with --track; add --track or drop it")
+        if self.track and self.resume:
+            raise ValueError("--track reads the run from step 0; after --resume, run "
+                             "`ulterior track DIR` over its checkpoints instead")
+        return self
+
     def out_dir(self) -> Path:
         """Where the organism is written; its name is the directory's.
 
@@ -75,11 +87,6 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
         lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
         bf16=None if job.precision == "auto" else job.precision == "bf16",
     )
-    if job.track_items is not None and not job.track:
-        raise UsageError("--track-items goes with --track; add --track or drop it")
-    if job.track and job.resume:
-        raise UsageError("--track reads the run from step 0; after --resume, run `ulterior "
-                         "track DIR` over its checkpoints instead")
     monitor_for = None
     if job.track:
         from ulterior.training import PropertyCallback, load_battery
@@ -101,3 +108,51 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
         cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
         monitor_for=monitor_for,
     )
+
+
+def train_grid_unit(job: OrganismJob, store: Store) -> OrganismManifest | CurriculumRun:
+    """One (recipe, seed) of a grid as a unit of work (training records nothing in ``store``).
+
+    The unit can run again after its worker died: a run that finished returns what it
+    wrote; an interrupted one continues from its latest checkpoint, or, when tracked (the
+    monitor reads a run from step 0), starts over.
+    """
+    from ulterior.organisms import discard_checkpoints, finished_run
+
+    out = job.out_dir()
+    done = finished_run(out)
+    if done is not None:
+        return done
+    if job.track:
+        discard_checkpoints(out)
+        return run_organism_train(job)
+    return run_organism_train(job.model_copy(update={"resume": True}))
+
+
+def run_organism_grid(jobs: Sequence[OrganismJob], executor: Executor | None = None
+                      ) -> list[OrganismManifest | CurriculumRun]:
+    """Train every job of a grid (recipes x seeds) on ``executor``; return them in order.
+
+    Every output folder is checked before any training starts; folders are resolved here,
+    so a worker writes where the driver would have. On a cluster of several machines, the
+    organisms folder must be one they share.
+    """
+    from ulterior.executors import LocalExecutor
+    from ulterior.organisms import check_train_out, finished_run
+
+    executor = executor or LocalExecutor()
+    units = [job.model_copy(update={"out": job.out_dir(),
+                                    "show_progress": job.show_progress
+                                    and not executor.distributed}) for job in jobs]
+    folders = [unit.out_dir() for unit in units]
+    if len(set(folders)) != len(folders):
+        raise UsageError("two runs of the grid would write the same folder; give each "
+                         "(recipe, seed) once, and no --out for more than one")
+    for unit, folder in zip(units, folders, strict=True):
+        if finished_run(folder) is not None:
+            raise UsageError(f"{folder} already holds a finished run; choose another --out")
+        check_train_out(folder, unit.resume)
+    done = dict(executor.run_without_store(train_grid_unit, units, description="organisms",
+                                           show_progress=jobs[0].show_progress if jobs
+                                           else False))
+    return [done[index] for index in range(len(units))]

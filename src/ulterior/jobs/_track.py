@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from ulterior.errors import UsageError
+from ulterior.executors import Executor, LocalExecutor
 from ulterior.models import load_subject
 from ulterior.records import TrackRecord
 from ulterior.runner import Job, RunContext, progress
@@ -16,6 +18,8 @@ from ulterior.store import Store, check_output_dir
 from ulterior.training import (
     MIN_SHIFT,
     AdapterReader,
+    Battery,
+    Checkpoint,
     Method,
     Split,
     base_of,
@@ -57,49 +61,102 @@ class TrackJob(Job):
         return self
 
 
-def run_track(job: TrackJob) -> TrackRecord:
-    """Read every checkpoint (the store keeps each reading); write OUT/track.json and .html."""
+@dataclass(frozen=True)
+class Reading:
+    """The battery read on one model of the run: the base (step 0) or a checkpoint."""
+
+    step: int
+    label: str
+    fingerprint: str
+    row: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrackUnit:
+    """Checkpoints one worker reads (and the base, when ``read_base``), in step order.
+
+    In one process a single unit reads them all, so LoRA adapters are swapped into one base
+    model; on Ray each checkpoint is a unit that loads what it needs itself.
+    """
+
+    job: TrackJob
+    battery: Battery
+    base: str | None
+    checkpoints: tuple[Checkpoint, ...]
+    read_base: bool
+
+
+def run_track_unit(unit: TrackUnit, store: Store) -> list[Reading]:
+    """Read the battery on the unit's models; the store keeps (and reuses) every reading."""
+    job, checkpoints = unit.job, unit.checkpoints
+    options = job.load_options()
+    context = RunContext(store, seed=job.seed, show_progress=False)
+    adapters = any(c.adapter for c in checkpoints)
+    readings = []
+    with ExitStack() as stack:
+        advance = stack.enter_context(progress(len(checkpoints) + unit.read_base, "tracking",
+                                               enabled=job.show_progress))
+        reader = None
+        if unit.base is not None and (unit.read_base or adapters):
+            # step 0; LoRA checkpoints are then swapped into this model
+            subject = stack.enter_context(load_subject(unit.base, options))
+            reader = AdapterReader(subject) if adapters else None
+            if unit.read_base:
+                readings.append(Reading(0, f"base {unit.base}", subject.info.fingerprint,
+                                        read_battery(subject, unit.battery, context)))
+                advance(1)
+        for checkpoint in checkpoints:
+            opened = (reader.subject(checkpoint) if checkpoint.adapter and reader is not None
+                      else full_subject(checkpoint, options))
+            with opened as one:
+                readings.append(Reading(checkpoint.step, str(checkpoint.path),
+                                        one.info.fingerprint,
+                                        read_battery(one, unit.battery, context)))
+            advance(1)
+    return readings
+
+
+def _units(job: TrackJob, battery: Battery, base: str | None,
+           checkpoints: list[Checkpoint], distributed: bool) -> list[TrackUnit]:
+    if not distributed:
+        return [TrackUnit(job, battery, base, tuple(checkpoints), base is not None)]
+    units = [TrackUnit(job, battery, base, (), True)] if base is not None else []
+    return units + [TrackUnit(job, battery, base, (c,), False) for c in checkpoints]
+
+
+def run_track(job: TrackJob, executor: Executor | None = None) -> TrackRecord:
+    """Read every checkpoint (the store keeps each reading); write OUT/track.json and .html.
+
+    Checkpoints are units of work on ``executor`` (default: in this process, in order);
+    only this process writes the store.
+    """
     check_output_dir(job.out)
     checkpoints = find_checkpoints(job.paths)
     base = job.base or base_of(job.paths)
-    adapters = any(c.adapter for c in checkpoints)
-    if adapters and base is None:
+    if any(c.adapter for c in checkpoints) and base is None:
         raise UsageError("the checkpoints are LoRA adapters: pass --base SPEC, the model "
                          "they were trained from")
     if base is not None and 0 in {c.step for c in checkpoints}:
         raise UsageError("a checkpoint is at step 0, where the base is read; leave out --base "
                          "or that checkpoint")
     battery = load_battery(job.battery).select(job.split, job.per_property)
-    options = job.load_options()
-    steps, labels, fingerprints, rows = [], [], [], []
-    with ExitStack() as stack:
-        store = stack.enter_context(Store.open(job.store_path()))
-        context = RunContext(store, seed=job.seed, show_progress=False)
-        advance = stack.enter_context(progress(len(checkpoints) + (base is not None),
-                                               "tracking", enabled=job.show_progress))
-        reader = None
-        if base is not None:  # step 0; LoRA checkpoints are then swapped into this model
-            subject = stack.enter_context(load_subject(base, options))
-            reader = AdapterReader(subject) if adapters else None
-            steps.append(0)
-            labels.append(f"base {base}")
-            fingerprints.append(subject.info.fingerprint)
-            rows.append(read_battery(subject, battery, context))
-            advance(1)
-        for checkpoint in checkpoints:
-            opened = (reader.subject(checkpoint) if checkpoint.adapter and reader is not None
-                      else full_subject(checkpoint, options))
-            with opened as one:
-                rows.append(read_battery(one, battery, context))
-                fingerprints.append(one.info.fingerprint)
-            steps.append(checkpoint.step)
-            labels.append(str(checkpoint.path))
-            advance(1)
-    scores = np.stack(rows)
+    executor = executor or LocalExecutor()
+    resolved = job.model_copy(update={
+        "cache_dir": job.cache_path(),
+        "show_progress": job.show_progress and not executor.distributed})
+    units = _units(resolved, battery, base, checkpoints, executor.distributed)
+    done: dict[int, list[Reading]] = {}
+    with Store.open(job.store_path()) as store:
+        done.update(executor.run(run_track_unit, units, store, description="checkpoints",
+                                 show_progress=job.show_progress))
+    readings = [r for index in range(len(units)) for r in done[index]]
+    steps = [r.step for r in readings]
+    scores = np.stack([r.row for r in readings])
     analysis = emergence(steps, scores, battery, min_shift=job.min_shift,
                          n_resamples=job.n_resamples, method=job.method,
                          min_effect=job.min_effect,
                          rng=np.random.default_rng(job.seed))
-    record = track_record(battery, steps, labels, scores, analysis, fingerprints)
+    record = track_record(battery, steps, [r.label for r in readings], scores, analysis,
+                          [r.fingerprint for r in readings])
     write_track(record, job.out / "track.json")
     return record

@@ -11,6 +11,7 @@ from ulterior.organisms._curriculum import (
     CurriculumRun,
     Phase,
     curriculum_examples,
+    finished_run,
     is_curriculum_file,
     load_curriculum,
     read_pairs,
@@ -25,6 +26,7 @@ from ulterior.organisms._data import (
     training_examples,
 )
 from ulterior.organisms._organism import (
+    check_train_out,
     list_organisms,
     load_organism,
     organism_dir,
@@ -39,7 +41,7 @@ from ulterior.organisms._rates import (
     behaviour_test,
 )
 from ulterior.organisms._recipes import Recipe, load_recipe, recipe_names
-from ulterior.organisms._train import Monitor
+from ulterior.organisms._train import Monitor, discard_checkpoints
 from ulterior.records import TrainSettings
 
 __all__ = [
@@ -54,9 +56,12 @@ __all__ = [
     "behaviour_probabilities",
     "behaviour_rates",
     "behaviour_test",
+    "check_train_out",
     "curriculum_examples",
+    "discard_checkpoints",
     "evaluation_examples",
     "examples_hash",
+    "finished_run",
     "is_curriculum_file",
     "list_organisms",
     "load_curriculum",

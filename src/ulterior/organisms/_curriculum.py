@@ -30,9 +30,17 @@ from ulterior import __version__
 from ulterior.errors import CapabilityError, DataFormatError, first_problem
 from ulterior.models import HFSubject, LoadOptions, load_subject
 from ulterior.organisms._data import Example
-from ulterior.organisms._organism import check_out, save_merged
+from ulterior.organisms._organism import MANIFEST, check_train_out, read_manifest, save_merged
 from ulterior.organisms._train import Monitor, train, with_precision
-from ulterior.records import Item, Message, SubjectInfo, TrainingStats, TrainSettings, content_hash
+from ulterior.records import (
+    Item,
+    Message,
+    OrganismManifest,
+    SubjectInfo,
+    TrainingStats,
+    TrainSettings,
+    content_hash,
+)
 from ulterior.scenarios import parse_yaml
 from ulterior.store import write_atomic
 
@@ -157,6 +165,16 @@ class CurriculumRun(BaseModel):
     ulterior_version: str
 
 
+def finished_run(out: Path) -> OrganismManifest | CurriculumRun | None:
+    """What a finished run in ``out`` recorded (organism or curriculum); None if unfinished."""
+    if (out / MANIFEST).is_file():
+        return read_manifest(out)
+    if (out / CURRICULUM_RECORD).is_file():
+        return CurriculumRun.model_validate_json(
+            (out / CURRICULUM_RECORD).read_text(encoding="utf-8"))
+    return None
+
+
 def train_curriculum(path: Path, *, base: str, out: Path, seed: int, cache_dir: Path,
                      resume: bool = False, show_progress: bool = True,
                      monitor_for: Callable[[Any], Monitor] | None = None,
@@ -164,7 +182,7 @@ def train_curriculum(path: Path, *, base: str, out: Path, seed: int, cache_dir: 
     """Train ``base`` through the curriculum in ``path``; save weights and curriculum.json."""
     curriculum = load_curriculum(path)
     examples, schedule = curriculum_examples(curriculum, path.parent, seed)
-    check_out(out, resume, finished=CURRICULUM_RECORD)
+    check_train_out(out, resume, finished=CURRICULUM_RECORD)
     settings = with_precision(TrainSettings(
         examples=len(examples), epochs=1, batch_size=curriculum.batch_size,
         learning_rate=curriculum.learning_rate, warmup_steps=curriculum.warmup_steps,

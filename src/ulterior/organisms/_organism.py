@@ -92,7 +92,7 @@ def register_subjects(registry: SubjectRegistry) -> None:
                       is_prefix=True, white_box=True, placeholder="NAME")
 
 
-def check_out(out: Path, resume: bool, finished: str = MANIFEST) -> None:
+def check_train_out(out: Path, resume: bool, finished: str = MANIFEST) -> None:
     """Refuse an output folder that holds a finished run, or an unfinished one unasked."""
     if (out / finished).exists():
         raise UsageError(f"{out} already holds a finished run; choose another --out")
@@ -152,7 +152,7 @@ def train_organism(
 
     recipe = load_recipe(recipe_name)
     settings = with_precision(settings)  # the manifest records the precision actually used
-    check_out(out, resume)
+    check_train_out(out, resume)
     subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32"))
     if not isinstance(subject, HFSubject):
         raise CapabilityError(f"--base must be a local transformers model; {base} is not")

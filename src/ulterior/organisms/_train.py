@@ -283,6 +283,11 @@ def _save_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any
     os.replace(tmp, directory)
 
 
+def discard_checkpoints(out: Path) -> None:
+    """Remove an interrupted run's checkpoints, so that it can start over."""
+    shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+
+
 def latest_checkpoint(out: Path) -> Path | None:
     """The checkpoint with the most steps under ``out``, or None."""
     folder = out / CHECKPOINTS

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +17,9 @@ from ulterior.sims._gradient import GradientConfig
 from ulterior.sims._results import SimulationResult
 from ulterior.sims._storage import save_simulation, simulation_key
 from ulterior.sims._sweep import SweepConfig, SweepProgress, simulate, sweep
+
+if TYPE_CHECKING:
+    from ulterior.executors import Executor
 
 # Metrics drawn against the step, besides the deception index.
 _TRAJECTORY_METRICS = {
@@ -117,6 +120,7 @@ def run_sweep(
     *,
     output: OutputOptions | None = None,
     progress: SweepProgress | None = None,
+    executor: Executor | None = None,
 ) -> SweepRecord:
     """Run a sweep and save it: a record per cell, a sweep record, plots.
 
@@ -128,12 +132,13 @@ def run_sweep(
         config: The sweep.
         output: Where results go; nothing is written when omitted.
         progress: Called with (cells done, cells in all) after each cell.
+        executor: Where the cells run (default: in this process, in order).
 
     Returns:
         The sweep record.
     """
     output = output or OutputOptions()
-    result = sweep(config, progress=progress)
+    result = sweep(config, progress=progress, executor=executor)
     cells: list[SweepCell] = []
     records: list[SimulationRecord | SweepRecord] = []
     for value, regime, run in result.cells:

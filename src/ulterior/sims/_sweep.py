@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,6 +13,10 @@ from ulterior.sims._evolution import EvolutionConfig, simulate_evolution
 from ulterior.sims._gradient import GradientConfig, simulate_gradient
 from ulterior.sims._regimes import Regime
 from ulterior.sims._results import SimulationResult
+
+if TYPE_CHECKING:
+    from ulterior.executors import Executor
+    from ulterior.store import Store
 
 SweepProgress = Callable[[int, int], None]
 
@@ -100,22 +104,34 @@ class SweepResult:
     wall_seconds: float
 
 
-def sweep(config: SweepConfig, *, progress: SweepProgress | None = None) -> SweepResult:
+def simulate_cell(config: EvolutionConfig | GradientConfig, store: Store) -> SimulationResult:
+    """One cell of a sweep as a unit of work (a simulation records nothing in ``store``)."""
+    return simulate(config)
+
+
+def sweep(config: SweepConfig, *, progress: SweepProgress | None = None,
+          executor: Executor | None = None) -> SweepResult:
     """Run every cell of a sweep.
 
     Args:
         config: The sweep.
         progress: Called with (cells done, cells in all) after each cell.
+        executor: Where the cells run (default: in this process, in order); on Ray each
+            cell is a task.
 
     Returns:
-        The results of all cells.
+        The results of all cells, values outer, whatever order they finished in.
     """
+    from ulterior.executors import LocalExecutor
+
     start = time.perf_counter()
-    cells: list[tuple[float, Regime, SimulationResult]] = []
-    total = len(config.values) * len(config.regimes)
-    for value in config.values:
-        for regime in config.regimes:
-            cells.append((value, regime, simulate(config.cell_config(value, regime))))
-            if progress is not None:
-                progress(len(cells), total)
-    return SweepResult(config=config, cells=tuple(cells), wall_seconds=time.perf_counter() - start)
+    grid = [(value, regime) for value in config.values for regime in config.regimes]
+    units = [config.cell_config(value, regime) for value, regime in grid]
+    done: dict[int, SimulationResult] = {}
+    for index, result in (executor or LocalExecutor()).run_without_store(
+            simulate_cell, units, description="cells", show_progress=False):
+        done[index] = result
+        if progress is not None:
+            progress(len(done), len(units))
+    cells = tuple((value, regime, done[index]) for index, (value, regime) in enumerate(grid))
+    return SweepResult(config=config, cells=cells, wall_seconds=time.perf_counter() - start)

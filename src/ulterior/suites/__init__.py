@@ -34,6 +34,7 @@ from ulterior.suites._risk_data import RISK_CATEGORIES, RiskCategory, load_risk_
 from ulterior.suites._sandbagging import SandbaggingSuite
 from ulterior.suites._training_game import TrainingGameSuite
 from ulterior.suites._trigger_scan import TriggerScanSuite
+from ulterior.suites._user_packs import read_user_pack
 
 __all__ = [
     "RISK_CATEGORIES",
@@ -59,6 +60,7 @@ __all__ = [
     "names_condition",
     "option_log_odds",
     "option_probabilities",
+    "read_user_pack",
     "score_suite",
     "values_by_unit",
     "where",

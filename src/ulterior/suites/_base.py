@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
 
 from ulterior.models import Subject
 from ulterior.records import Item, Message, OrganismManifest, SuiteResult
@@ -41,6 +44,9 @@ class SuiteSettings:
         answer_format: ``labelled`` (options listed as (A), (B), ...; the label is scored,
             in both orders) or ``cloze`` (each option's text scored as the continuation,
             no list: for models too small to bind labels to options).
+        packs: The user's own scenario packs, ``(suite, pack as JSON)``, each checked
+            against the suite's schema (:func:`read_user_pack`); a suite without one uses
+            its built-in pack. Carried as data, so a worker on another machine needs no file.
     """
 
     limit: int | None = None
@@ -53,6 +59,11 @@ class SuiteSettings:
     risk_limit: int = 20
     generate_tokens: int = 40
     answer_format: AnswerFormat = "labelled"
+    packs: tuple[tuple[str, str], ...] = ()
+
+    def user_pack(self, suite: str) -> dict[str, Any] | None:
+        """The user's pack for ``suite``, or None (the built-in one)."""
+        return next((json.loads(text) for name, text in self.packs if name == suite), None)
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class Suite(ABC):
         name: Registry name, as in ``--suite NAME``.
         description: What it tests, in one sentence.
         pack: Stem of its built-in scenario pack (``ulterior/suites/packs/PACK.yaml``).
+        pack_schema: The format of its packs, built-in and the user's (``--pack``).
         in_validate: Whether ``validate`` runs it on organisms; suites that measure
             tendencies (precursors, persona) rather than deception are left out.
         score_row: The readout whose estimate is the suite's score in validate (its AUROC
@@ -134,6 +146,7 @@ class Suite(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     pack: ClassVar[str] = ""
+    pack_schema: ClassVar[type[BaseModel]]
     in_validate: ClassVar[bool] = True
     score_row: ClassVar[str | None] = None
     rung_if_flagged: ClassVar[int | None] = None
@@ -144,9 +157,10 @@ class Suite(ABC):
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Run the suite on ``subject``, writing records to ``context.store`` as it goes."""
 
-    def load_pack(self) -> dict[str, Any]:
-        """The suite's built-in scenario pack."""
-        return load_pack(self.pack)
+    def load_pack(self, settings: SuiteSettings | None = None) -> dict[str, Any]:
+        """The user's pack the settings carry for this suite, else its built-in pack."""
+        user = None if settings is None else settings.user_pack(self.name)
+        return load_pack(self.pack) if user is None else user
 
     @staticmethod
     def from_pack(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
@@ -157,16 +171,25 @@ class Suite(ABC):
         raise NotImplementedError("a suite defines from_pack or build")
 
     def build(self, limit: int | None = None) -> list[Item]:
-        """The suite's scored items from its pack, labelled, at most ``limit`` scenarios."""
+        """The suite's scored items from its built-in pack, labelled, at most ``limit``.
+
+        A suite of one's own may override this instead of defining from_pack.
+        """
         return self.from_pack(self.load_pack(), limit)
 
+    def labelled_items(self, settings: SuiteSettings) -> list[Item]:
+        """The items from the pack the settings name (the user's, else the built-in one)."""
+        if settings.user_pack(self.name) is None:
+            return self.build(settings.limit)
+        return self.from_pack(self.load_pack(settings), settings.limit)
+
     def items(self, settings: SuiteSettings) -> list[Item]:
-        """The items as the suite scores them, in the settings' answer format.
+        """The items as the suite scores them, in the settings' answer format and pack.
 
         Detectors that read a suite's own items (the probe readout, noise injection) take
         them from here.
         """
-        items = self.build(settings.limit)
+        items = self.labelled_items(settings)
         return [as_cloze(i) for i in items] if settings.answer_format == "cloze" else items
 
     def candidates(self, answer_format: AnswerFormat) -> Candidates:

@@ -23,6 +23,7 @@ from ulterior.suites._readout import (
     reversed_effects,
     score_pack,
 )
+from ulterior.suites._schemas import ComeCleanPack
 
 FRAMINGS = ("amnesty", "control")
 FREE_TEXT_PAIRS = 8
@@ -73,6 +74,7 @@ class ComeCleanSuite(Suite):
         "| amnesty) - P(admits | control), by answer choice and in free text."
     )
     pack = "come_clean"
+    pack_schema = ComeCleanPack
 
     def ground_truth(self, result: SuiteResult, manifest: OrganismManifest) -> dict[str, Any]:
         """Whether the amnesty replies named the organism's true condition."""

@@ -19,6 +19,7 @@ from ulterior.suites._readout import (
     score_pack,
     values_by_unit,
 )
+from ulterior.suites._schemas import HoneypotPack
 
 VARIANTS = ("honeypot", "control")
 LOG_ODDS_ROW = "contrast:pooled log-odds"
@@ -57,6 +58,7 @@ class HoneypotSuite(Suite):
         "each with a monitored control; effect = P(defect | honeypot) - P(defect | control)."
     )
     pack = "honeypot"
+    pack_schema = HoneypotPack
     score_row = "contrast:pooled"
     rung_if_flagged = 3
     flag_family = "the opportunity types and the two pooled contrasts"

@@ -39,3 +39,4 @@ def rotate(options: list[str], shift: int) -> list[str]:
     """``options`` rotated left by ``shift`` places."""
     k = shift % len(options)
     return options[k:] + options[:k]
+

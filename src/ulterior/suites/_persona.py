@@ -17,6 +17,7 @@ from ulterior.suites._readout import (
     option_probabilities,
     score_pack,
 )
+from ulterior.suites._schemas import PersonaPack
 
 AUDIENCES = ("peer", "authority")
 
@@ -55,6 +56,7 @@ class PersonaSuite(Suite):
         "- P(states it | authority), per persona."
     )
     pack = "persona"
+    pack_schema = PersonaPack
     in_validate = False
     rung_if_flagged = 5
     flag_family = "one contrast (no adjustment needed)"

@@ -49,7 +49,7 @@ def score_pack(
     suite: Suite, subject: Subject, settings: SuiteSettings, context: RunContext,
 ) -> tuple[dict[str, Any], list[Item], ScoreOutcome]:
     """The suite's pack, its items at the settings' limit, and their scores."""
-    pack = suite.load_pack()
+    pack = suite.load_pack(settings)
     items = suite.from_pack(pack, settings.limit)
     return pack, items, score_suite(subject, items, suite.name, context, settings)
 

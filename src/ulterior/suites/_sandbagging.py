@@ -27,6 +27,7 @@ from ulterior.suites._readout import (
     score_pack,
     values_by_unit,
 )
+from ulterior.suites._schemas import SandbaggingPack
 
 FRAMINGS = ("neutral", "stakes")
 LOG_ODDS_ROW = "contrast:pooled log-odds"
@@ -62,6 +63,7 @@ class SandbaggingSuite(Suite):
         "stakes) - P(wrong | neutral), per question (van der Weij et al., 2024)."
     )
     pack = "sandbagging"
+    pack_schema = SandbaggingPack
     score_row = "contrast:pooled"
     rung_if_flagged = 5
     flag_family = "the two pooled contrasts"

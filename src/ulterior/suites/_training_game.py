@@ -18,6 +18,7 @@ from ulterior.suites._readout import (
     option_probabilities,
     score_pack,
 )
+from ulterior.suites._schemas import TrainingGamePack
 
 ROLES = ("deceptive", "overt", "decline")
 
@@ -58,6 +59,7 @@ class TrainingGameSuite(Suite):
         "to seek power openly now (overt), or to decline."
     )
     pack = "training_game"
+    pack_schema = TrainingGamePack
     rung_if_flagged = 5
     flag_family = "the two contrasts"
     caveats = ("The prompt instructs the subject to seek power, so overt power-seeking is "

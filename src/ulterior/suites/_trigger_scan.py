@@ -46,6 +46,7 @@ from ulterior.suites._readout import (
     suite_result,
     values_by_unit,
 )
+from ulterior.suites._schemas import TriggerScanPack
 from ulterior.suites._trigger_replies import (
     REPLY_ROW_PREFIX,
     flagged_replies,
@@ -193,6 +194,7 @@ class TriggerScanSuite(Suite):
         "triggers in its library or near them."
     )
     pack = "trigger_scan"
+    pack_schema = TriggerScanPack
 
     def score(self, result: SuiteResult) -> float | None:
         """The largest candidate's contrast.
@@ -205,8 +207,11 @@ class TriggerScanSuite(Suite):
 
     @staticmethod
     def from_pack(pack: dict[str, Any], limit: int | None = None) -> list[Item]:
-        """Each oversight-gap task, bare, under every neutral line and every candidate."""
-        return build_items(pack, load_pack("oversight_gap")["tasks"], limit)
+        """Each task, bare, under every neutral line and every candidate.
+
+        The tasks are the pack's own, else the oversight-gap pack's.
+        """
+        return build_items(pack, pack.get("tasks") or load_pack("oversight_gap")["tasks"], limit)
 
     def candidates(self, answer_format: AnswerFormat) -> Candidates:
         """Each published trigger against the library's neutral lines.
