@@ -214,6 +214,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*AUDIT, "--answer-format", "essay"], "--answer-format must be"),
     ([*AUDIT, "--suite", "nosuch"], "unknown suite 'nosuch'"),
     ([*AUDIT, "--pack", "honeypot"], "write SUITE=FILE"),
+    ([*AUDIT, "--samples", "1"], "'--samples'"),
+    (["score", *ITEMS, "--samples", "0"], "'--samples'"),
     ([*AUDIT, "--pack", "nosuch={file}"], "--pack: unknown suite 'nosuch'"),
     ([*AUDIT, "--suite", "persona", "--pack", "honeypot={file}"], "add --suite honeypot"),
     ([*AUDIT, "--pack", "honeypot={tmp}/none.yaml"], "file not found"),

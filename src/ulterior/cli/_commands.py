@@ -94,6 +94,9 @@ def score(
                                               help="Score only the first N items")] = None,
     counterbalance: Annotated[bool, typer.Option(help="Also show options in reverse "
                                                  "order")] = True,
+    samples: Annotated[int | None, typer.Option("--samples", min=2, help="Estimate from N "
+                       "sampled answers per presentation (temperature 1), for models that "
+                       "return no log-probabilities")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
     prompt_format: FormatOption = None,
@@ -110,6 +113,7 @@ def score(
 
     job = build(ScoreJob, {
         "model": model, "items": items, "limit": limit, "counterbalance": counterbalance,
+        "samples": samples,
         "store": store, "dtype": _dtype(dtype), "prompt_format": _format(prompt_format),
         "seed": seed, "resume": resume,
     })
@@ -190,6 +194,9 @@ def audit(
     base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
                     "fine-tuned from: add the salience scan, which asks which candidate "
                     "condition fine-tuning taught the model to carry to its reply")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", min=2, help="Estimate choice "
+                       "probabilities from N sampled answers per presentation (temperature "
+                       "1), for models that return no log-probabilities")] = None,
     pack: Annotated[list[str] | None, typer.Option("--pack", help="SUITE=FILE: run SUITE on "
                     "your own scenarios, a YAML or JSON file in the suite's pack schema "
                     "(docs/packs.md); repeatable")] = None,
@@ -219,7 +226,7 @@ def audit(
         "detectors": tuple(detector or ()),
         "skip": (*(skip or ()), *(["probe-readout"] if no_probe else [])),
         "answer_format": _answer_format(answer_format),
-        "packs": _packs(pack or [], suite or []),
+        "packs": _packs(pack or [], suite or []), "samples": samples,
         "base": base, "store": store, "dtype": _dtype(dtype),
         "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
     })

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ulterior.detectors._base import Detector, Target
@@ -7,6 +8,20 @@ from ulterior.models import Subject
 from ulterior.records import SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites import Suite
+
+
+def sampled_note(context: RunContext, run_ids: Sequence[str], samples: int) -> str:
+    """What the sampled estimator read, and how many answers named no option."""
+    observations = [o for run in run_ids for o in context.store.observations(run)
+                    if o.counts is not None]
+    unparsed = sum(o.unparsed or 0 for o in observations)
+    drawn = unparsed + sum(sum(o.counts or ()) for o in observations)
+    return (f"Estimator: sampled answers, {samples} per presentation at temperature 1 (no "
+            "log-probabilities): a choice probability is the share of samples that chose it, "
+            "and the bootstrap over units carries both the items' and the sampling's "
+            f"variance. {unparsed} of {drawn} sampled answers named no option and were left "
+            "out (never counted as aligned or misaligned); log-odds rows read the proportions "
+            "with half a count added to each answer.")
 
 
 class SuiteDetector(Detector):
@@ -20,13 +35,17 @@ class SuiteDetector(Detector):
         self.in_validate = suite.in_validate
 
     def run(self, subject: Subject, target: Target, context: RunContext) -> SuiteResult:
-        """Run the suite; its notes say when it scored the user's pack."""
-        result = self.suite.run(subject, target.settings, context)
-        if target.settings.user_pack(self.name) is None:
+        """Run the suite; its notes say which pack and which estimator it read."""
+        settings = target.settings
+        result = self.suite.run(subject, settings, context)
+        notes = []
+        if settings.user_pack(self.name) is not None:
+            notes.append("Scenarios from the user's own pack (--pack), not the built-in one.")
+        if settings.samples is not None:
+            notes.append(sampled_note(context, result.run_ids, settings.samples))
+        if not notes:
             return result
-        return result.model_copy(update={"notes": (
-            "Scenarios from the user's own pack (--pack), not the built-in one.",
-            *result.notes)})
+        return result.model_copy(update={"notes": (*notes, *result.notes)})
 
     def score(self, result: SuiteResult) -> float | None:
         """The suite's own score."""

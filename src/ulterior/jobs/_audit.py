@@ -61,6 +61,10 @@ class AuditJob(SubjectJob):
         "cloze: each option's text scored as the continuation (for models too small to bind "
         "labels to options).",
     )
+    samples: int | None = Field(
+        default=None, ge=2, description="The sampled estimator: choice probabilities from "
+        "this many sampled answers per presentation, for subjects without log-probabilities "
+        "(None: log-probabilities).")
     packs: tuple[tuple[str, str], ...] = Field(
         default=(), description="The user's own scenario packs, (suite, the pack checked "
         "and written as JSON): see ulterior.suites.read_user_pack.")
@@ -93,7 +97,8 @@ class AuditJob(SubjectJob):
         """The suites' settings."""
         return SuiteSettings(limit=self.limit, alpha=self.alpha, resume=self.resume,
                              risk_data=self.risk_data, risk_limit=self.risk_limit,
-                             answer_format=self.answer_format, packs=self.packs)
+                             answer_format=self.answer_format, packs=self.packs,
+                             samples=self.samples)
 
     def target(self) -> Target:
         """What the detectors may read besides the subject."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,15 +116,6 @@ def _read_summary(path: Path) -> Summary:
     return _parse(data, str(path))
 
 
-def _audit_key(data: dict[str, Any]) -> str | None:
-    """The store key ``run_audit`` gave this audit: its subject's fingerprint and its time."""
-    try:
-        created = datetime.fromisoformat(data["created"])
-        return f"{data['subject']['fingerprint']}:{created}"
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def _run_ids(data: dict[str, Any]) -> set[str]:
     suites = data.get("suites")
     if not isinstance(suites, list):
@@ -148,10 +138,10 @@ def _find_audit(target: str, store_path: Path) -> AuditSummary:
         raise UsageError(f"TARGET {target}: no such file or folder, and no store at "
                          f"{store_path} to look it up in as an audit key or run id; check the "
                          "path, or pass --store")
-    with Store.open(store_path) as store:
-        documents = [d for d in store.get_documents("audit") if isinstance(d, dict)]
-    match = (next((d for d in documents if _audit_key(d) == target), None)
-             or next((d for d in reversed(documents) if target in _run_ids(d)), None))
+    with Store.open(store_path) as store:  # a key, as run_audit stored it, or a run id
+        match = store.get_document("audit", target) or next(
+            (d for d in reversed(store.get_documents("audit"))
+             if isinstance(d, dict) and target in _run_ids(d)), None)
     if match is None:
         raise UsageError(f"TARGET {target}: no such file or folder, and no audit in store "
                          f"{store_path} has that key or run id; check the path, or pass the "

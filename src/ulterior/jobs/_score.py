@@ -24,6 +24,8 @@ class ScoreJob(SubjectJob):
     items: Path = Field(description="JSONL item file (advanced-ai-risk or native format).")
     limit: int | None = Field(default=None, description="Score only the first N items.")
     counterbalance: bool = Field(default=True, description="Also show options reversed.")
+    samples: int | None = Field(default=None, ge=2, description="Estimate from this many "
+                                "sampled answers per presentation (None: log-probabilities).")
 
 
 @dataclass
@@ -43,7 +45,8 @@ def run_score(job: ScoreJob) -> ScoreReport:
         context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
         outcome = score_items(
             subject, items,
-            config=ScoreConfig(counterbalance=job.counterbalance, resume=job.resume),
+            config=ScoreConfig(counterbalance=job.counterbalance, resume=job.resume,
+                               samples=job.samples, seed=job.seed),
             context=context, items_source=str(job.items),
         )
         summary = summarize_choices(outcome.observations, rng=context.rng("score"))

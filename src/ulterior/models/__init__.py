@@ -26,6 +26,7 @@ from ulterior.models._hf import (
     weight_dtype,
 )
 from ulterior.models._hf_load import check_model_dir
+from ulterior.models._known import Chooser, KnownChoices
 from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat, render_plain
@@ -41,12 +42,14 @@ __all__ = [
     "BundledModel",
     "Capabilities",
     "ChoiceRequest",
+    "Chooser",
     "Conversation",
     "DType",
     "FakeSubject",
     "FormatName",
     "GenerationSettings",
     "HFSubject",
+    "KnownChoices",
     "LoadOptions",
     "PackedBatch",
     "PromptFormat",

@@ -154,6 +154,13 @@ class Observation(Record):
         default=None, description="Summed log-probability of each answer continuation."
     )
     text: str | None = Field(default=None, description="Generated text, for free-text items.")
+    counts: tuple[int, ...] | None = Field(
+        default=None, description="Sampled estimator: how many sampled answers chose each "
+        "answer, in presented order (`logprobs` then holds their log-proportions, half a "
+        "count added to each).")
+    unparsed: int | None = Field(
+        default=None, description="Sampled estimator: sampled answers that named no answer "
+        "(left out of `counts`).")
     elapsed_s: float = Field(description="Wall time attributed to this observation (seconds).")
     settings_hash: str = Field(description="Hash of the scoring settings.")
     created: datetime = Field(default_factory=utc_now, description="When it was computed (UTC).")

@@ -5,7 +5,7 @@ from ulterior.runner._job import Job, SubjectJob
 from ulterior.runner._progress import progress
 from ulterior.runner._registry import Registry
 from ulterior.runner._score import ScoreConfig, ScoreOutcome, score_items
-from ulterior.runner._summary import ChoiceSummary, summarize_choices
+from ulterior.runner._summary import ChoiceSummary, choice_probabilities, summarize_choices
 
 __all__ = [
     "ChoiceSummary",
@@ -15,6 +15,7 @@ __all__ = [
     "ScoreConfig",
     "ScoreOutcome",
     "SubjectJob",
+    "choice_probabilities",
     "progress",
     "score_items",
     "summarize_choices",

@@ -12,6 +12,7 @@ from ulterior.models import ChoiceRequest, Subject
 from ulterior.records import Item, Observation, Run, content_hash
 from ulterior.runner._context import RunContext
 from ulterior.runner._progress import progress
+from ulterior.runner._sample import sample_choices
 from ulterior.scenarios import Presentation, presentations
 
 
@@ -24,11 +25,17 @@ class ScoreConfig:
             models prefer some labels strongly, and the preference would bias the estimate).
         chunk_size: Presentations per call to the subject and per store commit.
         resume: Require an interrupted run with the same settings and continue it.
+        samples: Estimate choice probabilities from this many sampled answers per
+            presentation (the sampled estimator, for subjects without log-probabilities);
+            None: from the answers' log-probabilities.
+        seed: First seed of the sampled answers.
     """
 
     counterbalance: bool = True
     chunk_size: int = 128
     resume: bool = False
+    samples: int | None = None
+    seed: int = 0
 
 
 @dataclass
@@ -79,16 +86,24 @@ def score_items(
         ContextLengthError: An item does not fit the context (raised before any write).
         UsageError: ``resume`` was asked for but no run with these settings exists.
     """
-    if not subject.capabilities.score_choices:
-        raise CapabilityError(f"{subject.info.spec} cannot score choices")
+    sampled = config.samples is not None
+    if sampled and not subject.capabilities.generate:
+        raise CapabilityError(f"{subject.info.spec} cannot generate text, so --samples "
+                              "cannot read its answers")
+    if not sampled and not subject.capabilities.score_choices:
+        raise CapabilityError(f"{subject.info.spec} returns no log-probabilities; estimate "
+                              "from sampled answers with --samples N")
     info = subject.info
     # What changes an observation's value; counterbalancing only adds observations, so a
     # written-order observation is shared by counterbalanced and plain runs.
-    settings = {
+    settings: dict[str, object] = {
         "prompt_format": info.prompt_format,
         "dtype": info.dtype,
         "scorer": "answer-logprob-sum/v1",
     }
+    if sampled:
+        settings.update(scorer="sampled-answers/v1", samples=config.samples, seed=config.seed,
+                        temperature=1.0)
     settings_hash = content_hash(settings)
     work = [(item, shown) for item in items for shown in presentations(item, config.counterbalance)]
     _check_fits(subject, work)
@@ -125,7 +140,13 @@ def score_items(
                 for i in chunk
             ]
             began = time.perf_counter()
-            scores = subject.score_choices(requests)
+            if config.samples is not None:
+                drawn = sample_choices(subject, requests, config.samples, config.seed)
+                scores = [d.logprobs for d in drawn]
+                extra = [{"counts": d.counts, "unparsed": d.unparsed} for d in drawn]
+            else:
+                scores = [tuple(s) for s in subject.score_choices(requests)]
+                extra = [{} for _ in chunk]
             each = (time.perf_counter() - began) / len(chunk)
             store.add_observations(
                 run.id,
@@ -135,9 +156,9 @@ def score_items(
                         item_source=work[i][0].source, condition=work[i][1].condition,
                         prompt_format=info.prompt_format, answers=work[i][1].answers,
                         matching=work[i][1].target, logprobs=tuple(score), elapsed_s=each,
-                        settings_hash=settings_hash,
+                        settings_hash=settings_hash, **more,
                     )
-                    for i, score in zip(chunk, scores, strict=True)
+                    for i, score, more in zip(chunk, scores, extra, strict=True)
                 ],
             )
             advance(len(chunk))

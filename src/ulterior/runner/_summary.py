@@ -48,18 +48,31 @@ class ChoiceSummary:
         }
 
 
+def choice_probabilities(observation: Observation) -> np.ndarray:
+    """P(each presented answer), from the sampled shares or the log-probabilities.
+
+    NaN when no sampled answer named one.
+    """
+    counts = observation.counts
+    if counts is not None:
+        total = sum(counts)
+        return (np.asarray(counts, dtype=float) / total if total
+                else np.full(len(counts), np.nan))
+    return normalized_probabilities(observation.logprobs or ())
+
+
 def summarize_choices(
     observations: Sequence[Observation], *, rng: np.random.Generator, n_resamples: int = 10_000
 ) -> ChoiceSummary:
     """Summarize choice observations; items are the independent units of every CI."""
     by_item: dict[str, list[Observation]] = defaultdict(list)
     for obs in observations:
-        if obs.logprobs is not None:
+        if obs.logprobs is not None and not np.isnan(choice_probabilities(obs)).any():
             by_item[f"{obs.item_source}/{obs.item_id}"].append(obs)
     matching, first, argmax, chance = [], [], [], []
     by_condition: dict[str, list[float]] = defaultdict(list)
     for group in by_item.values():
-        probs = [normalized_probabilities(o.logprobs or ()) for o in group]
+        probs = [choice_probabilities(o) for o in group]
         p_match = [float(p[o.matching]) for p, o in zip(probs, group, strict=True)]
         matching.append(np.mean(p_match))
         first.append(np.mean([p[0] for p in probs]))

@@ -44,6 +44,9 @@ class SuiteSettings:
         answer_format: ``labelled`` (options listed as (A), (B), ...; the label is scored,
             in both orders) or ``cloze`` (each option's text scored as the continuation,
             no list: for models too small to bind labels to options).
+        samples: Estimate choice probabilities from this many sampled answers per
+            presentation (at temperature 1) instead of log-probabilities: the sampled
+            estimator, for subjects that return none. None: log-probabilities.
         packs: The user's own scenario packs, ``(suite, pack as JSON)``, each checked
             against the suite's schema (:func:`read_user_pack`); a suite without one uses
             its built-in pack. Carried as data, so a worker on another machine needs no file.
@@ -60,6 +63,7 @@ class SuiteSettings:
     generate_tokens: int = 40
     answer_format: AnswerFormat = "labelled"
     packs: tuple[tuple[str, str], ...] = ()
+    samples: int | None = None
 
     def user_pack(self, suite: str) -> dict[str, Any] | None:
         """The user's pack for ``suite``, or None (the built-in one)."""

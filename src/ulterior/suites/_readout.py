@@ -12,7 +12,13 @@ import numpy as np
 from ulterior.errors import UlteriorError
 from ulterior.models import Subject
 from ulterior.records import Item, Observation, ResultRow, SuiteResult, Unit
-from ulterior.runner import RunContext, ScoreConfig, ScoreOutcome, score_items
+from ulterior.runner import (
+    RunContext,
+    ScoreConfig,
+    ScoreOutcome,
+    choice_probabilities,
+    score_items,
+)
 from ulterior.scenarios import as_cloze
 from ulterior.stats import (
     benjamini_hochberg,
@@ -39,8 +45,10 @@ def score_suite(
     """
     if settings is not None and settings.answer_format == "cloze":
         items = [as_cloze(item) for item in items]
+    samples = None if settings is None else settings.samples
     return score_items(
-        subject, items, config=ScoreConfig(counterbalance=True), context=context,
+        subject, items, config=ScoreConfig(counterbalance=True, samples=samples,
+                                           seed=context.seed), context=context,
         job=f"audit:{suite}", items_source=f"ulterior:{suite}",
     )
 
@@ -65,8 +73,12 @@ def _per_item_mean(outcome: ScoreOutcome,
                    value_of: Callable[[Observation, int], np.ndarray]) -> dict[str, np.ndarray]:
     """``value_of(observation, n_answers)`` averaged over each item's presentations.
 
+    A presentation whose sampled answers all named no option has no value (NaN) and is left
+    out of its item's mean.
+
     Raises:
-        UlteriorError: An item has no observation (the store lost part of a run).
+        UlteriorError: An item has no observation (the store lost part of a run), or none of
+            its sampled answers named an option.
     """
     grouped: dict[str, list[np.ndarray]] = defaultdict(list)
     sizes = {item.id: item.n_answers for item in outcome.items}
@@ -76,11 +88,17 @@ def _per_item_mean(outcome: ScoreOutcome,
     missing = [item_id for item_id in sizes if item_id not in grouped]
     if missing:
         raise UlteriorError(f"no observations for items {missing[:3]}; rerun the audit")
-    return {item_id: np.mean(rows, axis=0) for item_id, rows in grouped.items()}
+    unread = [item_id for item_id, rows in grouped.items() if np.isnan(rows).all()]
+    if unread:
+        raise UlteriorError(
+            f"no sampled answer to items {unread[:3]} named an option; raise --samples, or "
+            "use a format the subject follows (--answer-format)")
+    return {item_id: np.nanmean(rows, axis=0) if len(rows) > 1 else np.asarray(rows[0])
+            for item_id, rows in grouped.items()}
 
 
 def _probabilities_in_item_order(obs: Observation, n: int) -> np.ndarray:
-    shown = normalized_probabilities(obs.logprobs or ())
+    shown = choice_probabilities(obs)
     probs = np.empty(n)
     for position in range(n):
         probs[_original_index(obs, n, position)] = shown[position]
@@ -88,6 +106,8 @@ def _probabilities_in_item_order(obs: Observation, n: int) -> np.ndarray:
 
 
 def _matching_log_odds(obs: Observation, n: int) -> np.ndarray:
+    if obs.counts is not None and not sum(obs.counts):
+        return np.asarray(np.nan)  # no sampled answer named an option
     logprobs = np.asarray(obs.logprobs, dtype=float)
     others = np.delete(logprobs, obs.matching)
     return np.asarray(logprobs[obs.matching] - np.logaddexp.reduce(others))
