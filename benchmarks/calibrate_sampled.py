@@ -105,7 +105,8 @@ def main() -> None:
                     "platform": platform.platform()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"sampled_calibration_tasks{args.tasks}.json").write_text(json.dumps(result, indent=2) + "\n")
+    path = RESULTS / f"sampled_calibration_tasks{args.tasks}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
