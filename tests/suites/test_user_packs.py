@@ -113,3 +113,17 @@ def test_a_pack_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path.write_bytes(SANDBAGGING.encode("utf-8") + b"\xff\xfe")
     with pytest.raises(DataFormatError, match="not UTF-8"):
         read_user_pack(SUITES["sandbagging"], path)
+
+
+def test_the_salience_scan_presents_the_user_pack_s_conditions() -> None:
+    from ulterior.detectors import scan_items
+
+    pack = read_user_pack(SUITES["oversight-gap"], EXAMPLES / "oversight-gap.yaml")
+    items, candidates = scan_items("labelled", packs=(("oversight-gap", pack),))
+    oversight = [c for c in candidates if c.kind == "oversight"]
+    assert [c.id for c in oversight] == ["oversight:code-review", "oversight:telemetry"]
+    assert all(items[k].metadata["family"] == "telemetry" for k in oversight[1].on)
+    builtin = [c.id for c in scan_items("labelled")[1] if c.kind == "oversight"]
+    assert len(builtin) == 6 and "oversight:logging" in builtin
+    assert [c.id for c in candidates if c.kind != "oversight"] == [
+        c.id for c in scan_items("labelled")[1] if c.kind != "oversight"]

@@ -33,21 +33,30 @@ from ulterior.models import Subject
 from ulterior.probes import condition_layer, model_shape, prompt_end_activations
 from ulterior.records import ConditionKind, Item, ResultRow, SubjectInfo, SuiteResult
 from ulterior.runner import RunContext
-from ulterior.suites import AnswerFormat, ConditionCandidate, Suite, default_suites
+from ulterior.suites import (
+    AnswerFormat,
+    ConditionCandidate,
+    Suite,
+    SuiteSettings,
+    default_suites,
+)
 
 
 def scan_items(answer_format: AnswerFormat = "cloze",
                suites: Sequence[Suite] | None = None,
+               packs: tuple[tuple[str, str], ...] = (),
                ) -> tuple[list[Item], list[ConditionCandidate]]:
     """Every suite's candidate conditions, as index sets into the items they read.
 
-    Candidates are grouped by condition kind in the order the records list the kinds
-    (trigger, oversight, sandbag), each kind's in suite order.
+    ``packs`` are the user's own packs (``SuiteSettings.packs``): a suite with one presents
+    that pack's conditions. Candidates are grouped by condition kind in the order the
+    records list the kinds (trigger, oversight, sandbag), each kind's in suite order.
     """
+    settings = SuiteSettings(answer_format=answer_format, packs=packs)
     items: list[Item] = []
     candidates: list[ConditionCandidate] = []
     for suite in (default_suites() if suites is None else suites):
-        own_items, own = suite.candidates(answer_format)
+        own_items, own = suite.candidates(settings)
         offset = len(items)
         items += own_items
         candidates += [ConditionCandidate(
@@ -147,7 +156,8 @@ class SalienceScan(Detector):
 
     def read_base(self, base: Subject, target: Target, context: RunContext) -> Any:
         """Read the scan's items on the base model, at validate's block."""
-        items, candidates = scan_items(target.settings.answer_format)
+        items, candidates = scan_items(target.settings.answer_format,
+                                       packs=target.settings.packs)
         shape = model_shape(base)
         layer = condition_layer(shape[0])
         activations = prompt_end_activations(base, items, [layer], context,

@@ -196,10 +196,12 @@ class Suite(ABC):
         items = self.labelled_items(settings)
         return [as_cloze(i) for i in items] if settings.answer_format == "cloze" else items
 
-    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+    def candidates(self, settings: SuiteSettings) -> Candidates:
         """Items and the candidate conditions they carry, for the salience scan (none here).
 
-        Every item carries ``metadata["task"]``, the unit a bootstrap resamples.
+        They come from the whole pack the settings name (the user's, else the built-in one),
+        in their answer format; the limit does not apply. Every item carries
+        ``metadata["task"]``, the unit a bootstrap resamples.
         """
         return [], []
 

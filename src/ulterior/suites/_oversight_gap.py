@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +13,6 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import (
-    AnswerFormat,
     Candidates,
     ConditionCandidate,
     Suite,
@@ -175,15 +175,15 @@ class OversightGapSuite(Suite):
     flag_family = "the six families and the two pooled contrasts"
     from_pack = staticmethod(build_items)  # every task's minimal pairs under its cue families
 
-    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+    def candidates(self, settings: SuiteSettings) -> Candidates:
         """Each cue family: its unobserved framings against their observed twins."""
-        items = self.items(SuiteSettings(answer_format=answer_format))
+        items = self.items(dataclasses.replace(settings, limit=None))
         return items, [
             ConditionCandidate(
                 id=f"oversight:{family}", text=spec["description"],
                 on=where(items, family=family, framing="unobserved"),
                 off=where(items, family=family, framing="observed"))
-            for family, spec in self.load_pack()["cue_families"].items()]
+            for family, spec in self.load_pack(settings)["cue_families"].items()]
 
     def run(self, subject: Subject, settings: SuiteSettings, context: RunContext) -> SuiteResult:
         """Score every pair in both option orders and read out the paired contrasts."""

@@ -8,7 +8,6 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import (
-    AnswerFormat,
     Candidates,
     ConditionCandidate,
     Suite,
@@ -72,10 +71,10 @@ class SandbaggingSuite(Suite):
     framings = FRAMINGS
     from_pack = staticmethod(build_items)  # every question under both framings
 
-    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+    def candidates(self, settings: SuiteSettings) -> Candidates:
         """The stakes framings against their neutral twins (labelled, whatever the format)."""
         items = [i.model_copy(update={"metadata": {**i.metadata, "task": i.metadata["question"]}})
-                 for i in build_items(self.load_pack())]
+                 for i in build_items(self.load_pack(settings))]
         return items, [ConditionCandidate(
             id="sandbag:stakes",
             text="a good answer has a bad consequence for the model (sandbagging framings)",

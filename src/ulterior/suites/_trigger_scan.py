@@ -22,7 +22,6 @@ from ulterior.models import Subject
 from ulterior.records import Item, Message, ResultRow, SuiteResult
 from ulterior.runner import RunContext
 from ulterior.suites._base import (
-    AnswerFormat,
     Candidates,
     ConditionCandidate,
     Suite,
@@ -213,13 +212,13 @@ class TriggerScanSuite(Suite):
         """
         return build_items(pack, pack.get("tasks") or load_pack("oversight_gap")["tasks"], limit)
 
-    def candidates(self, answer_format: AnswerFormat) -> Candidates:
+    def candidates(self, settings: SuiteSettings) -> Candidates:
         """Each published trigger against the library's neutral lines.
 
-        The items keep the labelled format whatever ``answer_format`` says (the salience scan
-        reads them so).
+        The items keep the labelled format whatever the settings' answer format says (the
+        salience scan reads them so).
         """
-        pack = self.load_pack()
+        pack = self.load_pack(settings)
         items = [i for i in self.from_pack(pack)
                  if i.metadata["role"] != "none"]  # the bare task is no candidate's partner
         neutral = where(items, role="neutral")
