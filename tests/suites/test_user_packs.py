@@ -28,8 +28,8 @@ def test_every_built_in_pack_follows_its_schema_and_builds_the_same_items(suite:
     checked = suite.pack_schema.model_validate(raw).model_dump(mode="json")
     assert suite.from_pack(checked) == suite.from_pack(raw)
     copy = tmp_path / "pack.json"
-    copy.write_text(json.dumps(raw))
-    assert json.loads(read_user_pack(suite, copy)) == checked  # JSON is read like YAML
+    copy.write_text(json.dumps(raw, indent="\t"))  # tabs: JSON that is not YAML
+    assert json.loads(read_user_pack(suite, copy)) == checked
 
 
 def test_every_suite_has_a_documented_example_pack() -> None:
@@ -106,6 +106,19 @@ def test_a_pack_must_build_items_its_suite_can_score(tmp_path: Path) -> None:
     precursors = (EXAMPLES / "precursors.yaml").read_text().replace(
         "  comprehension-check:", "  comprehension:")
     assert "scales.comprehension: unknown scale" in _error(tmp_path, "precursors", precursors)
+
+
+def test_a_json_pack_s_errors_name_their_lines_too(tmp_path: Path) -> None:
+    import yaml
+
+    data = yaml.safe_load(SANDBAGGING)
+    del data["questions"][1]["wrong"]
+    text = json.dumps(data, indent="\t")
+    opening = [n for n, line in enumerate(text.splitlines(), 1) if line == "\t\t{"][2]
+    assert _error(tmp_path, "sandbagging", text) == (
+        f"line {opening}: questions[1]: lacks the field 'wrong'")
+    assert "line 10: not valid JSON" in _error(tmp_path, "sandbagging",
+                                               text.replace('"q1"', '"q1'))
 
 
 def test_a_pack_that_is_not_utf8_is_refused(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""A YAML (or JSON) document read into a pydantic model, with one-line, line-numbered errors."""
+"""A YAML or JSON document read into a pydantic model, with one-line, line-numbered errors."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -66,6 +67,20 @@ def _path(loc: Sequence[int | str]) -> str:
     return text.lstrip(".")
 
 
+def _json_else_raise(text: str, where: str, exc: yaml.YAMLError) -> Any:
+    """JSON that YAML refused (tab-indented JSON is not YAML), else the YAML error."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as bad:
+            raise DataFormatError(f"{where} line {bad.lineno}: not valid JSON "
+                                  f"({bad.msg})") from None
+    mark = getattr(exc, "problem_mark", None)
+    at = f" line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    raise DataFormatError(f"{where}{at}: not valid YAML ({problem})") from None
+
+
 def parse_yaml(text: str, model: type[ModelT], where: str) -> ModelT:
     """``text`` as ``model``.
 
@@ -75,12 +90,12 @@ def parse_yaml(text: str, model: type[ModelT], where: str) -> ModelT:
     """
     try:
         data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DataFormatError(f"{where}{at}: not valid YAML ({problem})") from None
+        data = _json_else_raise(text, where, exc)
+    try:  # only for line numbers: a tab (JSON's indent, never YAML's) is a space here
+        root = yaml.compose(text.replace("\t", " "), Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
