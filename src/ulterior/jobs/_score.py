@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from ulterior.errors import UlteriorError
 from ulterior.records import Run
 from ulterior.runner import (
     ChoiceSummary,
@@ -36,6 +37,8 @@ class ScoreReport:
     summary: ChoiceSummary
     computed: int
     reused: int
+    unparsed: int = 0  # sampled answers that named no option (left out)
+    drawn: int = 0  # sampled answers in all (0: scored by log-probability)
 
 
 def run_score(job: ScoreJob) -> ScoreReport:
@@ -50,4 +53,11 @@ def run_score(job: ScoreJob) -> ScoreReport:
             context=context, items_source=str(job.items),
         )
         summary = summarize_choices(outcome.observations, rng=context.rng("score"))
-    return ScoreReport(outcome.run, summary, outcome.computed, outcome.reused)
+    sampled = [o for o in outcome.observations if o.counts is not None]
+    unparsed = sum(o.unparsed or 0 for o in sampled)
+    drawn = unparsed + sum(sum(o.counts or ()) for o in sampled)
+    if sampled and drawn == unparsed:
+        raise UlteriorError(f"none of the {drawn} sampled answers named an option; raise "
+                            "--samples, or use items whose answers the subject names")
+    return ScoreReport(outcome.run, summary, outcome.computed, outcome.reused, unparsed,
+                       drawn)
