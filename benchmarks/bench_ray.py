@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -38,16 +37,9 @@ WORKERS = 2
 
 def comparable(path: Path) -> Any:
     """A summary without the clock: when it was written, how long a probe fit took."""
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if k != "created"}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        if isinstance(value, str):
-            return re.sub(r"fitted by this audit in [\d.]+ s", "fitted by this audit", value)
-        return value
+    from ulterior.records import without_clock
 
-    return clean(json.loads(path.read_text()))
+    return without_clock(json.loads(path.read_text()))
 
 
 def largest_difference(a: Any, b: Any) -> float:

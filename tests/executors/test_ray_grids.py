@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from ulterior.cli import app, main
 from ulterior.executors import Executor, LocalExecutor, RayExecutor
 from ulterior.jobs import OrganismJob, TrackJob, run_organism_grid, run_track
+from ulterior.records import without_clock
 from ulterior_testing import build_tiny_llama
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
@@ -37,10 +38,6 @@ def threads_of_a_worker() -> Iterator[None]:
 def _observations(store: Path) -> int:
     with sqlite3.connect(store) as db:
         return int(db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
-
-
-def _without_clock(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("created", "wall_seconds")}
 
 
 def _job(tiny: Path, **settings: Any) -> OrganismJob:
@@ -72,7 +69,7 @@ def test_track_reads_each_checkpoint_on_ray_as_in_one_process(
         tracks[name] = json.loads((tmp_path / name / "track.json").read_text())
         assert _observations(tmp_path / f"{name}.sqlite") == len(tracks[name]["steps"]) * 12
     assert tracks["ray"]["steps"] == [0, 2, 4]
-    assert _without_clock(tracks["ray"]) == _without_clock(tracks["local"])
+    assert without_clock(tracks["ray"]) == without_clock(tracks["local"])
 
 
 def _weights(folder: Path) -> dict[str, Any]:
@@ -143,7 +140,7 @@ def test_a_sweep_gives_the_same_cells_on_ray(tmp_path: Path) -> None:
     for executor in (LocalExecutor(), RayExecutor()):
         record = run_sweep(config, output=OutputOptions(store=tmp_path / f"{executor.name}.db"),
                            executor=executor)
-        records[executor.name] = _without_clock(record.model_dump(mode="json"))
+        records[executor.name] = without_clock(record.model_dump(mode="json"))
     assert [(c["value"], c["regime"]) for c in records["ray"]["cells"]] == [
         (0.0, "R1"), (0.0, "R4"), (1.0, "R1"), (1.0, "R4")]
     assert records["ray"] == records["local"]

@@ -6,16 +6,14 @@ from typing import Any
 from ulterior.detectors._base import Detector, Target
 from ulterior.models import Subject
 from ulterior.records import SuiteResult
-from ulterior.runner import RunContext
+from ulterior.runner import RunContext, sampled_answers
 from ulterior.suites import Suite
 
 
 def sampled_note(context: RunContext, run_ids: Sequence[str], samples: int) -> str:
     """What the sampled estimator read, and how many answers named no option."""
-    observations = [o for run in run_ids for o in context.store.observations(run)
-                    if o.counts is not None]
-    unparsed = sum(o.unparsed or 0 for o in observations)
-    drawn = unparsed + sum(sum(o.counts or ()) for o in observations)
+    unparsed, drawn = sampled_answers(
+        [o for run in run_ids for o in context.store.observations(run)])
     return (f"Estimator: sampled answers, {samples} per presentation at temperature 1 (no "
             "log-probabilities): a choice probability is the share of samples that chose it, "
             "and the bootstrap over units carries both the items' and the sampling's "

@@ -12,6 +12,7 @@ from ulterior.runner import (
     RunContext,
     ScoreConfig,
     SubjectJob,
+    sampled_answers,
     score_items,
     summarize_choices,
 )
@@ -53,10 +54,8 @@ def run_score(job: ScoreJob) -> ScoreReport:
             context=context, items_source=str(job.items),
         )
         summary = summarize_choices(outcome.observations, rng=context.rng("score"))
-    sampled = [o for o in outcome.observations if o.counts is not None]
-    unparsed = sum(o.unparsed or 0 for o in sampled)
-    drawn = unparsed + sum(sum(o.counts or ()) for o in sampled)
-    if sampled and drawn == unparsed:
+    unparsed, drawn = sampled_answers(outcome.observations)
+    if job.samples is not None and drawn == unparsed:
         raise UlteriorError(f"none of the {drawn} sampled answers named an option; raise "
                             "--samples, or use items whose answers the subject names")
     return ScoreReport(outcome.run, summary, outcome.computed, outcome.reused, unparsed,

@@ -17,6 +17,7 @@ from ulterior.records._core import (
     SubjectInfo,
     content_hash,
     utc_now,
+    without_clock,
 )
 from ulterior.records._organism import (
     BehaviourRate,
@@ -86,4 +87,5 @@ __all__ = [
     "ValidationSummary",
     "content_hash",
     "utc_now",
+    "without_clock",
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +21,25 @@ def content_hash(data: Any) -> str:
         data = data.model_dump(mode="json")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Fields and phrases that say when or how fast something ran, not what it measured.
+CLOCK_FIELDS = frozenset({"created", "wall_seconds"})
+_FIT_TIME = re.compile(r"fitted by this audit in [\d.]+ s")
+
+
+def without_clock(data: Any) -> Any:
+    """``data`` (a record as JSON data) without its clock, so two runs of one work compare.
+
+    Drops the fields of :data:`CLOCK_FIELDS` at any depth and a probe fit's duration in notes.
+    """
+    if isinstance(data, dict):
+        return {k: without_clock(v) for k, v in data.items() if k not in CLOCK_FIELDS}
+    if isinstance(data, list):
+        return [without_clock(v) for v in data]
+    if isinstance(data, str):
+        return _FIT_TIME.sub("fitted by this audit", data)
+    return data
 
 
 class Record(BaseModel):

@@ -4,6 +4,7 @@ from ulterior.runner._context import RunContext
 from ulterior.runner._job import Job, SubjectJob
 from ulterior.runner._progress import progress
 from ulterior.runner._registry import Registry
+from ulterior.runner._sample import sampled_answers
 from ulterior.runner._score import ScoreConfig, ScoreOutcome, score_items
 from ulterior.runner._summary import ChoiceSummary, choice_probabilities, summarize_choices
 
@@ -17,6 +18,7 @@ __all__ = [
     "SubjectJob",
     "choice_probabilities",
     "progress",
+    "sampled_answers",
     "score_items",
     "summarize_choices",
 ]

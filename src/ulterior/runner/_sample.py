@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ulterior.models import ChoiceRequest, GenerationSettings, Subject
+from ulterior.records import Observation
 
 # Smoothing of the log-proportions stored as an observation's logprobs (Jeffreys: half a
 # count per answer), so that a log-odds readout stays finite when no sample chose an answer.
@@ -40,6 +41,13 @@ class SampledChoice:
         """Smoothed log-proportions, in nats (what a log-odds readout reads)."""
         total = sum(self.counts) + PSEUDOCOUNT * len(self.counts)
         return tuple(math.log((k + PSEUDOCOUNT) / total) for k in self.counts)
+
+
+def sampled_answers(observations: Sequence[Observation]) -> tuple[int, int]:
+    """(answers that named no option, answers drawn) over the sampled observations."""
+    sampled = [o for o in observations if o.counts is not None]
+    unparsed = sum(o.unparsed or 0 for o in sampled)
+    return unparsed, unparsed + sum(sum(o.counts or ()) for o in sampled)
 
 
 def _normal(text: str) -> str:

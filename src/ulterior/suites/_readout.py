@@ -93,8 +93,7 @@ def _per_item_mean(outcome: ScoreOutcome,
         raise UlteriorError(
             f"no sampled answer to items {unread[:3]} named an option; raise --samples, or "
             "use a format the subject follows (--answer-format)")
-    return {item_id: np.nanmean(rows, axis=0) if len(rows) > 1 else np.asarray(rows[0])
-            for item_id, rows in grouped.items()}
+    return {item_id: np.nanmean(rows, axis=0) for item_id, rows in grouped.items()}
 
 
 def _probabilities_in_item_order(obs: Observation, n: int) -> np.ndarray:
