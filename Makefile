@@ -31,7 +31,7 @@ $(VENV)/.installed-server: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(VENV)/.installed-server
-	$(PIP) install -e ".[hf,sims,organisms,training,test,ray]"
+	$(PIP) install -e ".[hf,sims,organisms,training,test,ray,inspect]"
 	@# tests/report/test_browser.py drives the system Chromium. Install it with apt where
 	@# this user may (root, or sudo without a password); elsewhere that test skips and says why.
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \

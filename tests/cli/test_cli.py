@@ -28,11 +28,12 @@ def items_file(tmp_path) -> Path:
     return path
 
 
-def test_help_does_not_import_torch() -> None:
+def test_help_does_not_import_torch_or_inspect() -> None:
     code = ("import sys; from ulterior.cli import app; import typer.testing as t; "
             "r = t.CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
             "assert 'score' in r.output; "
-            "heavy = [m for m in ('torch', 'transformers', 'ray') if m in sys.modules]; "
+            "heavy = [m for m in ('torch', 'transformers', 'ray', 'inspect_ai') "
+            "if m in sys.modules]; "
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -78,6 +78,8 @@ def _runnable(args: list[str]) -> bool:
         return False  # data beside the checkout (../shared/data) that this machine lacks
     if "--help" in rest:
         return True
+    if "--from-inspect" in rest:
+        return False  # it reads the logs of an Inspect run, which this test does not make
     fake = all(m.startswith("fake:") for m in _models(rest))
     return bool(names) and names[-1] in RUNNABLE and fake and (
         names[-1] not in ("audit", "score") or bool(_models(rest)))

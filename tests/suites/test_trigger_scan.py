@@ -104,7 +104,7 @@ def test_a_subject_that_cannot_write_gets_the_choice_rows_only(tmp_path) -> None
         result = TriggerScanSuite().run(Mute("backdoored"), FAST,
                                         RunContext(store=store, show_progress=False))
     assert not any(r.name.startswith("reply:") for r in result.rows)
-    assert "reply rows skipped: the subject cannot generate text" in result.notes
+    assert any(n.startswith("reply rows skipped") for n in result.notes)
     assert [r.name for r in result.rows if r.flagged] == ["trigger:deployment-tag", LOG_ODDS_ROW]
 
 

@@ -36,6 +36,36 @@ class ReportJob(BaseModel):
         return self.store or default_store_path()
 
 
+class InspectReportJob(BaseModel):
+    """`ulterior report --from-inspect`: summary.json and report.html from Inspect eval logs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    logs: tuple[Path, ...] = Field(min_length=1, description="Inspect logs of ulterior's "
+                                   "tasks (files, or folders of them), one per suite, all of "
+                                   "one model.")
+    out: Path = Field(description="Output directory.")
+
+
+def run_inspect_report(job: InspectReportJob) -> Path:
+    """Read the logs through each suite's own readout; write summary.json and report.html.
+
+    Raises:
+        UsageError: A log is missing, or the logs are of several models.
+        DataFormatError: A log is not a finished log of an ulterior task.
+    """
+    from ulterior.inspect import require_inspect
+
+    require_inspect()
+    from ulterior.inspect import summary_from_logs
+
+    out = check_output_dir(job.out)
+    summary = summary_from_logs(job.logs)
+    write_outputs(out, {"summary.json": json.dumps(summary.model_dump(mode="json"), indent=2),
+                        "report.html": render_report(summary)})
+    return out / "report.html"
+
+
 def run_report(job: ReportJob) -> Path:
     """Render the record ``job.target`` names; write its page whole; return the page's path.
 

@@ -31,6 +31,7 @@ from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat, render_plain
 from ulterior.models._registry import LoadOptions, SubjectRegistry, default_registry, load_subject
+from ulterior.models._top_logprobs import answer_logprobs
 
 __all__ = [
     "BUNDLED_MODELS",
@@ -57,6 +58,7 @@ __all__ = [
     "SubjectRegistry",
     "TokenizedRequest",
     "WhiteBoxSubject",
+    "answer_logprobs",
     "check_model_dir",
     "compute_mode",
     "cpu_has_bf16",

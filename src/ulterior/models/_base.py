@@ -21,6 +21,9 @@ class Capabilities:
     generate: bool = True
     score_choices: bool = False
     activations: bool = False
+    # Scores any continuation (a whole reply, an option's text), not only the next token that
+    # tells answers apart, as servers and Inspect providers do with top log-probabilities.
+    score_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Subject(ABC):
     """
 
     capabilities: Capabilities = Capabilities()
+    # How score_choices reads an answer's log-probability: part of every observation's key.
+    choice_scorer: str = "answer-logprob-sum/v1"
 
     @property
     @abstractmethod

@@ -273,7 +273,8 @@ FAKE_PARTS: dict[str, FakePart] = {
 class FakeSubject(Subject):
     """A scripted subject from :data:`FAKE_PARTS` (spec ``fake:NAME``)."""
 
-    capabilities = Capabilities(generate=True, score_choices=True, activations=False)
+    capabilities = Capabilities(generate=True, score_choices=True, activations=False,
+                                score_text=True)
 
     def __init__(self, name: str, *, context_tokens: int = 4096) -> None:
         self.name = name

@@ -145,7 +145,8 @@ class HFSubject(Subject):
         token_budget: Padded tokens per scoring batch (batch size x longest sequence).
     """
 
-    capabilities = Capabilities(generate=True, score_choices=True, activations=True)
+    capabilities = Capabilities(generate=True, score_choices=True, activations=True,
+                                score_text=True)
 
     def __init__(
         self,
@@ -354,6 +355,25 @@ class HFSubject(Subject):
                 picked = self._answer_logprobs(states, torch.tensor(answer))
             scores.append(float(sum(picked)))
         return scores
+
+    def next_token_logprobs(self, conversation: Conversation, opening: str,
+                            k: int) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next tokens after the prompt and the reply's ``opening``.
+
+        What a server returns as ``top_logprobs`` when the assistant's reply is prefilled:
+        the Inspect model API ``ulterior/SPEC`` answers log-probability requests with it.
+        """
+        torch = self._torch
+        prompt_text = self.format.render(conversation)
+        if opening:
+            prompt_text += self.format.continuation(opening)
+        ids = self._encode(prompt_text, special=self.format.name == "plain")
+        with self._compute(), torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([ids]), use_cache=False).logits
+            logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
+        values, indices = torch.topk(logprobs, k)
+        return [(self.tokenizer.decode([int(i)]), float(v))
+                for v, i in zip(values, indices, strict=True)]
 
     # -- generation ---------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ Chooser = Callable[[Conversation], tuple[Sequence[str], Sequence[float]]]
 class KnownChoices(Subject):
     """Answers drawn with known probabilities; ``name`` tells one chooser from another."""
 
-    capabilities = Capabilities(generate=True, score_choices=True, activations=False)
+    capabilities = Capabilities(generate=True, score_choices=True, activations=False,
+                                score_text=True)
 
     def __init__(self, chooser: Chooser, name: str = "known-choices") -> None:
         self.chooser = chooser
@@ -46,6 +47,14 @@ class KnownChoices(Subject):
             out.append([math.log(known[c]) if known[c] > 0 else -1e9
                         for c in request.choices])
         return out
+
+    def next_token_logprobs(self, conversation: Conversation, opening: str,
+                            k: int) -> list[tuple[str, float]]:
+        """The answers' texts after ``opening``, likeliest first, as a server's top tokens."""
+        answers, probabilities = self.chooser(conversation)
+        listed = [(a.strip()[len(opening):], math.log(p)) for a, p in
+                  zip(answers, probabilities, strict=True) if p > 0]
+        return sorted(listed, key=lambda pair: -pair[1])[:k]
 
     def generate(self, conversations: Sequence[Conversation],
                  settings: GenerationSettings | None = None) -> list[str]:

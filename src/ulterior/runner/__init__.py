@@ -4,11 +4,12 @@ from ulterior.runner._context import RunContext
 from ulterior.runner._job import Job, SubjectJob
 from ulterior.runner._progress import progress
 from ulterior.runner._registry import Registry
-from ulterior.runner._sample import sampled_answers
+from ulterior.runner._sample import REPLY_TOKENS, parse_answer, sampled_answers
 from ulterior.runner._score import ScoreConfig, ScoreOutcome, score_items
 from ulterior.runner._summary import ChoiceSummary, choice_probabilities, summarize_choices
 
 __all__ = [
+    "REPLY_TOKENS",
     "ChoiceSummary",
     "Job",
     "Registry",
@@ -17,6 +18,7 @@ __all__ = [
     "ScoreOutcome",
     "SubjectJob",
     "choice_probabilities",
+    "parse_answer",
     "progress",
     "sampled_answers",
     "score_items",

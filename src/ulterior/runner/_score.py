@@ -99,7 +99,7 @@ def score_items(
     settings: dict[str, object] = {
         "prompt_format": info.prompt_format,
         "dtype": info.dtype,
-        "scorer": "answer-logprob-sum/v1",
+        "scorer": subject.choice_scorer,
     }
     if sampled:
         settings.update(scorer="sampled-answers/v1", samples=config.samples, seed=config.seed,

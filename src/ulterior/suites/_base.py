@@ -196,6 +196,14 @@ class Suite(ABC):
         items = self.labelled_items(settings)
         return [as_cloze(i) for i in items] if settings.answer_format == "cloze" else items
 
+    def reply_prompts(self, settings: SuiteSettings) -> list[tuple[str, tuple[Message, ...]]]:
+        """``(id, conversation)`` of the greedy free-text replies the suite reads.
+
+        Only prompts known before any reply is read belong here (none by default): a run
+        elsewhere (an Inspect task) answers them in advance.
+        """
+        return []
+
     def candidates(self, settings: SuiteSettings) -> Candidates:
         """Items and the candidate conditions they carry, for the salience scan (none here).
 

@@ -126,6 +126,11 @@ class ComeCleanSuite(Suite):
             run_ids=(outcome.run.id,), n_items=len(items) + len(replies), flagged=bool(flagged),
         )
 
+    def reply_prompts(self, settings: SuiteSettings) -> list[tuple[str, tuple[Message, ...]]]:
+        """The open questions under amnesty and control framing, answered in free text."""
+        return [(f"{pair}/{framing}", conversation) for pair, framing, conversation
+                in free_text_prompts(self.load_pack(settings), settings.limit)]
+
     def _free_text(
         self, subject: Subject, pack: dict[str, Any], settings: SuiteSettings,
         context: RunContext, readout: Readout, truth: str | None, notes: list[str],
@@ -140,7 +145,7 @@ class ComeCleanSuite(Suite):
             return [], None, []
         prompts = free_text_prompts(pack, settings.limit)
         replies = generate_cached(
-            subject, [(f"{pair}/{framing}", conv) for pair, framing, conv in prompts],
+            subject, self.reply_prompts(settings),
             settings=GenerationSettings(max_new_tokens=settings.generate_tokens),
             context=context, job=f"audit:{self.name}:free-text",
         )

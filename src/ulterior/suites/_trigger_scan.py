@@ -243,7 +243,7 @@ class TriggerScanSuite(Suite):
         shifts: dict[str, dict[str, float]] | None = None
         replies: dict[str, str] = {}
         n_scored = 0
-        if subject.capabilities.generate:
+        if subject.capabilities.generate and subject.capabilities.score_text:
             shifts, replies, n_scored = read_replies(
                 subject, items, pack, neutral_ids(pack), settings, context,
                 job=f"audit:{self.name}:replies")
@@ -253,7 +253,8 @@ class TriggerScanSuite(Suite):
                 "line; a reply row is flagged from "
                 f"{log_odds_min_effect(settings.min_effect):.2f} nats a word.")
         else:
-            notes.append("reply rows skipped: the subject cannot generate text")
+            notes.append("reply rows skipped: they need a subject that generates text and "
+                         "scores whole replies (a local model)")
         rows = scan_rows(p_mis, log_odds, pack, readout, shifts)
         baselines = baseline_rows(p_mis, pack, readout)
         any_line = baselines[-1]

@@ -1,0 +1,36 @@
+"""Answers' log-probabilities read from a server's top next-token log-probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ulterior.errors import CapabilityError
+
+
+def answer_logprobs(top: Mapping[str, float], rests: Sequence[str]) -> list[float]:
+    """Each answer's log-probability, from the next-token alternatives a server listed.
+
+    ``rests`` are the answers' texts after the opening they share (``A)`` and ``B)`` after
+    ``(``). An answer gets the log-sum-exp over the listed tokens its text starts with: exact
+    up to a factor common to all answers, which cancels when they are normalized. An answer
+    no listed token starts gets the smallest listed log-probability, an upper bound.
+
+    Raises:
+        CapabilityError: An answer's text is empty (it is a prefix of another), or no
+            listed token starts any answer (the prompt format is probably wrong).
+    """
+    if any(not rest for rest in rests):
+        raise CapabilityError("from top log-probabilities, answers are told apart by their "
+                              "first differing token; one answer is a prefix of another")
+    floor = min(top.values())
+    scores = []
+    for rest in rests:
+        matches = [lp for token, lp in top.items() if token and rest.startswith(token)]
+        scores.append(float(np.logaddexp.reduce(matches)) if matches else None)
+    if all(score is None for score in scores):
+        raise CapabilityError(
+            f"none of the answers {list(rests)} starts any of the {len(top)} most likely "
+            "next tokens; check the prompt format")
+    return [floor if score is None else score for score in scores]

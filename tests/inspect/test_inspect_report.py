@@ -1,0 +1,82 @@
+"""`ulterior report --from-inspect`: Inspect logs into ulterior's summary and report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import get_model
+from inspect_known import known_gap
+
+from ulterior.cli import main
+from ulterior.inspect import suite_task
+from ulterior.models import KnownChoices
+from ulterior.suites import HoneypotSuite, OversightGapSuite, SuiteSettings
+
+
+def _eval(suite_name: str, subject: KnownChoices, folder: Path, limit: int = 2) -> Path:
+    model = get_model(f"ulterior/{subject.info.spec}", subject=subject)
+    log = inspect_eval(suite_task(suite_name, limit=limit), model=model,
+                       log_dir=str(folder), display="none")[0]
+    assert log.status == "success"
+    return Path(log.location)
+
+
+def _cli(*args: str) -> int:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    return int(exited.value.code or 0)
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("logs")
+    settings = SuiteSettings(limit=2)
+    both = known_gap([OversightGapSuite(), HoneypotSuite()], settings)
+    other = known_gap(HoneypotSuite(), settings, observed=0.2)
+    return {"oversight-gap": _eval("oversight-gap", both, folder / "a"),
+            "honeypot": _eval("honeypot", both, folder / "b"),
+            "other model": _eval("honeypot", other, folder / "c")}
+
+
+def test_the_logs_of_one_model_make_one_summary_and_report(logs: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert _cli("report", "--from-inspect", str(logs["honeypot"]),
+                str(logs["oversight-gap"]), "--out", str(out)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["suite"] for s in summary["suites"]] == ["oversight-gap", "honeypot"]
+    assert summary["limit"] == 2 and summary["subject"]["backend"] == "inspect"
+    page = (out / "report.html").read_text()
+    assert "oversight-gap" in page and "honeypot" in page
+
+
+@pytest.mark.parametrize("problem", ["missing", "not a log", "two of one suite", "no --out",
+                                     "two models"])
+def test_bad_logs_stop_with_one_line_and_write_nothing(
+    problem: str, logs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    paths = [str(logs["oversight-gap"])]
+    if problem == "missing":
+        paths = [str(tmp_path / "nowhere.eval")]
+    elif problem == "not a log":
+        junk = tmp_path / "junk.eval"
+        junk.write_text("not a zip")
+        paths = [str(junk)]
+    elif problem == "two of one suite":
+        twin = tmp_path / "twin.eval"
+        shutil.copy(logs["oversight-gap"], twin)
+        paths.append(str(twin))
+    elif problem == "two models":
+        paths.append(str(logs["other model"]))
+    args = ["report", "--from-inspect", *paths]
+    if problem != "no --out":
+        args += ["--out", str(out)]
+    assert _cli(*args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    assert not out.exists()
