@@ -38,7 +38,6 @@ from ulterior.models import (
 from ulterior.records import Message, SubjectInfo
 
 
-
 def parse_inspect_spec(rest: str) -> tuple[str, dict[str, Any]]:
     """Split ``PROVIDER/MODEL,key=value,...`` into the model name and its model args.
 
