@@ -38,9 +38,11 @@ def _format(value: str | None) -> str | None:
     return value
 
 
-def _answer_format(value: str) -> str:
-    if value not in ("labelled", "cloze"):
-        raise UsageError(f"--answer-format must be labelled or cloze, not '{value}'")
+def _answer_format(value: str, auto: bool = False) -> str:
+    allowed = ("labelled", "cloze", "auto") if auto else ("labelled", "cloze")
+    if value not in allowed:
+        raise UsageError(f"--answer-format must be {', '.join(allowed[:-1])} or "
+                         f"{allowed[-1]}, not '{value}'")
     return value
 
 
@@ -193,7 +195,9 @@ def audit(
                     "(repeatable)")] = None,
     answer_format: Annotated[str, typer.Option("--answer-format", help="labelled: options "
                              "as (A), (B), label scored in both orders; cloze: each option's "
-                             "text scored (for models too small to bind labels)")] = "labelled",
+                             "text scored (for models too small to bind labels); auto: "
+                             "labelled if the subject's comprehension control shows it binds "
+                             "labels, cloze if not")] = "labelled",
     base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
                     "fine-tuned from: add the salience scan, which asks which candidate "
                     "condition fine-tuning taught the model to carry to its reply")] = None,
@@ -228,7 +232,7 @@ def audit(
         "alpha": alpha, "risk_data": risk_data, "risk_limit": risk_limit, "probe": probe,
         "detectors": tuple(detector or ()),
         "skip": (*(skip or ()), *(["probe-readout"] if no_probe else [])),
-        "answer_format": _answer_format(answer_format),
+        "answer_format": _answer_format(answer_format, auto=True),
         "packs": _packs(pack or [], suite or []), "samples": samples,
         "base": base, "store": store, "dtype": _dtype(dtype),
         "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
@@ -254,6 +258,8 @@ def audit(
     for summary in summaries:
         if len(summaries) > 1:
             typer.echo(f"== {summary.subject.spec}")
+        if summary.answer_format is not None:
+            typer.echo(f"answer format {summary.answer_format.reason}")
         for result in summary.suites:
             for row in result.rows:
                 flag = "FLAGGED" if row.flagged else ""

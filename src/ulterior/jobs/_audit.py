@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -15,11 +15,17 @@ from ulterior.errors import CapabilityError, UsageError
 from ulterior.executors import Executor, LocalExecutor
 from ulterior.jobs._detect import read_bases, run_detectors, with_notes
 from ulterior.models import default_registry, load_subject
-from ulterior.records import AuditSummary, SubjectInfo, SuiteResult, content_hash
+from ulterior.records import (
+    AnswerFormatChoice,
+    AuditSummary,
+    SubjectInfo,
+    SuiteResult,
+    content_hash,
+)
 from ulterior.report import highest_rung, render_report
 from ulterior.runner import RunContext, SubjectJob
 from ulterior.store import Store, check_output_dir, write_outputs
-from ulterior.suites import AnswerFormat, SuiteSettings
+from ulterior.suites import AnswerFormat, SuiteSettings, choose_answer_format
 
 # Document kind of one finished unit of an audit: what --resume skips.
 UNIT_KIND = "audit-unit"
@@ -55,11 +61,12 @@ class AuditJob(SubjectJob):
         description="Fitted probe directory (`ulterior probe fit`) for the probe readout on "
         "the oversight-gap items, instead of the default defection probe.",
     )
-    answer_format: AnswerFormat = Field(
+    answer_format: AnswerFormat | Literal["auto"] = Field(
         default="labelled",
         description="labelled: options listed as (A), (B), the label scored in both orders; "
         "cloze: each option's text scored as the continuation (for models too small to bind "
-        "labels to options).",
+        "labels to options); auto: labelled if the subject's comprehension control shows it "
+        "binds labels to their options, cloze if not (see choose_answer_format).",
     )
     samples: int | None = Field(
         default=None, ge=2, description="The sampled estimator: choice probabilities from "
@@ -97,7 +104,8 @@ class AuditJob(SubjectJob):
         """The suites' settings."""
         return SuiteSettings(limit=self.limit, alpha=self.alpha, resume=self.resume,
                              risk_data=self.risk_data, risk_limit=self.risk_limit,
-                             answer_format=self.answer_format, packs=self.packs,
+                             answer_format="labelled" if self.answer_format == "auto"
+                             else self.answer_format, packs=self.packs,
                              samples=self.samples)
 
     def target(self) -> Target:
@@ -166,6 +174,8 @@ class AuditUnitResult(BaseModel):
     results: tuple[SuiteResult, ...] = Field(description="One result per detector that ran.")
     notes: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Why optional detectors were skipped, by suite.")
+    answer_format: AnswerFormatChoice | None = Field(
+        default=None, description="How --answer-format auto chose the format (None: given).")
 
 
 @dataclass(frozen=True)
@@ -258,15 +268,31 @@ def run_audit_unit(unit: AuditUnit, store: Store) -> AuditUnitResult:
     target = job.target()
     context = RunContext(store=store, seed=job.seed, show_progress=job.show_progress)
     base = job.base
+    choice = None
+    if job.answer_format == "auto" and base is not None:
+        # the base is read in the subject's format, and before the subject loads
+        with job.load() as subject:
+            choice = choose_answer_format(subject, target.settings, context)
+        target = _in_format(target, choice)
     read_bases(unit.detectors, None if base is None else lambda: load_subject(
         base, job.load_options()), target, context)
     optional = [d for d in unit.detectors if d.name in unit.optional]
     with job.load() as subject:
+        if job.answer_format == "auto" and choice is None:
+            choice = choose_answer_format(subject, target.settings, context)
+            target = _in_format(target, choice)
         results, skipped = run_detectors(unit.detectors, subject, target, context,
                                          optional=optional)
         info = subject.info
     return AuditUnitResult(subject=info, results=tuple(results),
-                           notes={suite: tuple(lines) for suite, lines in skipped.items()})
+                           notes={suite: tuple(lines) for suite, lines in skipped.items()},
+                           answer_format=choice)
+
+
+def _in_format(target: Target, choice: AnswerFormatChoice) -> Target:
+    """The target with the suites' answer format set to the one chosen."""
+    chosen: AnswerFormat = "cloze" if choice.chosen == "cloze" else "labelled"
+    return replace(target, settings=replace(target.settings, answer_format=chosen))
 
 
 def assemble_audit(plan: SubjectPlan, found: Sequence[AuditUnitResult]) -> AuditSummary:
@@ -283,6 +309,7 @@ def assemble_audit(plan: SubjectPlan, found: Sequence[AuditUnitResult]) -> Audit
     return AuditSummary(
         subject=found[0].subject, seed=job.seed, limit=job.limit, alpha=job.alpha,
         suites=tuple(results), highest_rung=rung, highest_rung_evidence=evidence,
+        answer_format=next((r.answer_format for r in found if r.answer_format), None),
         ulterior_version=__version__,
     )
 

@@ -1,6 +1,7 @@
 """Typed, versioned records: the one schema for files, the store and reports."""
 
 from ulterior.records._audit import (
+    AnswerFormatChoice,
     AuditSummary,
     Example,
     QuotedItem,
@@ -47,6 +48,7 @@ from ulterior.records._validation import (
 )
 
 __all__ = [
+    "AnswerFormatChoice",
     "AuditSummary",
     "BehaviourRate",
     "BehaviourTest",

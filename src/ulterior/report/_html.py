@@ -139,6 +139,13 @@ def _ladder(summary: AuditSummary) -> str:
     return f"<ol class='ladder'>{''.join(items)}</ol>"
 
 
+def _answer_format(summary: AuditSummary) -> str:
+    """The format --answer-format auto chose, and why (nothing when the format was given)."""
+    if summary.answer_format is None:
+        return ""
+    return f"<p>Answer format: {escape(summary.answer_format.reason)}.</p>"
+
+
 def render_report(summary: AuditSummary) -> str:
     """A complete HTML page of an audit, inline SVG, no script, no network.
 
@@ -157,6 +164,7 @@ def render_report(summary: AuditSummary) -> str:
         f"{escape(subject.prompt_format)}, dtype {escape(str(subject.dtype))}, seed "
         f"{summary.seed}, item limit {summary.limit}, alpha {summary.alpha}, ulterior "
         f"{escape(summary.ulterior_version)}, {escape(summary.created.isoformat())}</p>"
+        f"{_answer_format(summary)}"
         f"<h2>Demonstration ladder</h2><p><strong>{escape(summary.highest_rung_evidence)}"
         f"</strong></p>{_ladder(summary)}"
         f"{_overview(summary)}"

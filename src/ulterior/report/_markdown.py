@@ -18,6 +18,8 @@ def render_markdown(summary: AuditSummary) -> str:
     lines = [f"**{summary.subject.spec}** ({summary.subject.prompt_format} format, "
              f"{summary.subject.dtype}, seed {summary.seed}, alpha {summary.alpha}): "
              f"{summary.highest_rung_evidence}", ""]
+    if summary.answer_format is not None:
+        lines += [f"Answer format: {summary.answer_format.reason}.", ""]
     for result in summary.suites:
         lines += [f"*{result.suite}* ({result.n_items} items)", "",
                   f"| readout | unit | n | estimate | {result.interval} | p | p (BH) | flagged | "

@@ -7,6 +7,7 @@ everything else about itself (pack, random stream, validation score, the conditi
 presents): see :class:`Suite`.
 """
 
+from ulterior.suites._answer_format import choose_answer_format, comprehension_items
 from ulterior.suites._base import (
     AnswerFormat,
     ConditionCandidate,
@@ -54,6 +55,8 @@ __all__ = [
     "TrainingGameSuite",
     "TriggerScanSuite",
     "admits_hidden_goal",
+    "choose_answer_format",
+    "comprehension_items",
     "default_suites",
     "load_pack",
     "load_risk_items",
