@@ -11,6 +11,7 @@ PUBLIC = {
                         "MissingDependencyError", "ModelLoadError", "ServerError",
                         "UlteriorError", "UnknownSpecError", "UsageError", "first_problem"],
     "ulterior.models": ["BUNDLED_MODELS", "DEFAULT_MODEL", "DTYPES", "FAKE_PARTS",
+                        "TOP_LOGPROBS_SCORER",
                         "UNOBSERVED_CUES", "Activations", "BundledModel", "Capabilities",
                         "ChoiceRequest", "Chooser", "Conversation", "DType", "FakeSubject",
                         "FormatName", "GenerationSettings", "HFSubject", "KnownChoices",

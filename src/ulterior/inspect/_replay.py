@@ -16,7 +16,14 @@ import numpy as np
 
 from ulterior.detectors import SuiteDetector, Target
 from ulterior.errors import DataFormatError
-from ulterior.models import Capabilities, ChoiceRequest, Conversation, GenerationSettings, Subject
+from ulterior.models import (
+    TOP_LOGPROBS_SCORER,
+    Capabilities,
+    ChoiceRequest,
+    Conversation,
+    GenerationSettings,
+    Subject,
+)
 from ulterior.records import SubjectInfo, SuiteResult, content_hash
 from ulterior.runner import RunContext
 from ulterior.store import Store
@@ -24,7 +31,7 @@ from ulterior.suites import Suite, SuiteSettings
 
 # How an Inspect log's choice log-probabilities were read: the label's next-token
 # log-probability after the prefilled answer opening, from the provider's top log-probs.
-LABEL_SCORER = "label-top-logprobs/v1"
+LABEL_SCORER = TOP_LOGPROBS_SCORER
 
 
 def conversation_key(conversation: Conversation) -> str:

@@ -94,8 +94,8 @@ def output_top_logprobs(output: ModelOutput, model: str) -> dict[str, float]:
             f"{model} returned no top log-probabilities; read its sampled answers instead "
             "(inspect eval: -T estimator=sampled --epochs 10; ulterior: --samples 10)")
     top: dict[str, float] = {}
-    for alt in alternatives:  # a token listed twice (two ids, one text): keep the likelier
-        top[alt.token] = max(alt.logprob, top.get(alt.token, -math.inf))
+    for alt in alternatives:  # two token ids that read alike: their probabilities add up
+        top[alt.token] = float(np.logaddexp(top.get(alt.token, -math.inf), alt.logprob))
     return top
 
 

@@ -31,13 +31,14 @@ from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat, render_plain
 from ulterior.models._registry import LoadOptions, SubjectRegistry, default_registry, load_subject
-from ulterior.models._top_logprobs import answer_logprobs
+from ulterior.models._top_logprobs import TOP_LOGPROBS_SCORER, answer_logprobs
 
 __all__ = [
     "BUNDLED_MODELS",
     "DEFAULT_MODEL",
     "DTYPES",
     "FAKE_PARTS",
+    "TOP_LOGPROBS_SCORER",
     "UNOBSERVED_CUES",
     "Activations",
     "BundledModel",

@@ -111,7 +111,7 @@ def _openai_factory(rest: str, options: LoadOptions) -> Subject:
     from ulterior.models._openai import OpenAISubject, parse_openai_spec
 
     model, url = parse_openai_spec(rest)
-    return OpenAISubject(model, url)
+    return OpenAISubject(model, url, prompt_format=options.prompt_format or "chat")
 
 
 def _fake_factory(rest: str, options: LoadOptions) -> Subject:

@@ -8,6 +8,10 @@ import numpy as np
 
 from ulterior.errors import CapabilityError
 
+# The scorer of observations read this way (part of their cache key): the next token's top
+# log-probabilities after the answers' shared opening, not each answer's summed tokens.
+TOP_LOGPROBS_SCORER = "label-top-logprobs/v1"
+
 
 def answer_logprobs(top: Mapping[str, float], rests: Sequence[str]) -> list[float]:
     """Each answer's log-probability, from the next-token alternatives a server listed.
