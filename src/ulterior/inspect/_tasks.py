@@ -4,6 +4,9 @@ Task arguments (``-T NAME=VALUE``): ``limit`` (scenarios per suite), ``answer_fo
 (``labelled`` or ``cloze``), ``pack`` (a scenario file in the suite's schema, docs/packs.md),
 ``estimator`` (``logprobs`` or ``sampled``: run sampled with ``--epochs N``), ``seed``,
 ``alpha`` and ``min_effect`` (the flag rule).
+
+The tasks are written out one by one, not made in a loop: Inspect finds a package's tasks
+(``inspect list tasks``) by reading its source for ``@task``.
 """
 
 from __future__ import annotations
