@@ -18,6 +18,7 @@ PUBLIC = {
                         "LoadOptions", "PackedBatch",
                         "PromptFormat", "Subject", "SubjectRegistry", "TokenizedRequest",
                         "WhiteBoxSubject", "answer_logprobs", "check_model_dir",
+                        "check_one_token_answers",
                         "compute_mode", "cpu_has_bf16",
                         "default_registry", "parse_openai_spec",
                         "load_subject", "pack", "plan_batches", "render_plain", "resolve_dtype",

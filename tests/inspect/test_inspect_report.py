@@ -80,3 +80,27 @@ def test_bad_logs_stop_with_one_line_and_write_nothing(
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error
     assert not out.exists()
+
+
+def test_a_folder_keeps_each_suites_newest_finished_log(logs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(logs["oversight-gap"], folder)
+    shutil.copy(logs["honeypot"], folder)
+    (folder / "logs.json").write_text("{}")  # what an eval set keeps beside its logs
+    (folder / "eval-set.json").write_text("{}")
+    def down(conversation: object) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        raise RuntimeError("the server went away")
+
+    both = known_gap([OversightGapSuite(), HoneypotSuite()], SuiteSettings(limit=2))
+    broken = KnownChoices(down, name=both.name)  # the same model, failing
+    failed = inspect_eval(suite_task("honeypot", limit=2),
+                          model=get_model(f"ulterior/{broken.info.spec}", subject=broken,
+                                          memoize=False),
+                          log_dir=str(folder), display="none")[0]
+    assert failed.status == "error"  # a retried eval leaves its failed log beside
+    out = tmp_path / "report"
+    assert _cli("report", "--from-inspect", str(folder), "--out", str(out)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["suite"] for s in summary["suites"]] == ["oversight-gap", "honeypot"]

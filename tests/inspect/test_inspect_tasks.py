@@ -123,6 +123,7 @@ def test_a_users_pack_goes_through_the_task(tmp_path: Path) -> None:
     ({"estimator": "votes"}, "-T estimator=votes: choose from logprobs, sampled"),
     ({"answer_format": "free"}, "-T answer_format=free: choose from labelled, cloze"),
     ({"limit": 0}, "-T limit=0: give a positive number"),
+    ({"answer_format": "cloze"}, "add -T estimator=sampled"),
 ])
 def test_bad_task_arguments_say_what_to_give(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):

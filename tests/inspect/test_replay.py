@@ -65,7 +65,11 @@ def test_an_answer_the_record_lacks_is_an_error_that_says_so() -> None:
         replay_suite(suite, SETTINGS, answers, subject.info)
 
 
-def test_presentations_sampled_unequally_are_refused() -> None:
-    answers = RecordedAnswers(draws={"a": ["(A)"] * 3, "b": ["(B)"] * 4})
-    with pytest.raises(DataFormatError, match=r"sampled \[3, 4\] times"):
-        _ = answers.samples
+@pytest.mark.parametrize(("draws", "message"), [
+    ({"a": ["(A)"] * 3, "b": ["(B)"] * 4}, r"sampled \[3, 4\] times"),
+    ({"a": ["(A)"], "b": ["(B)"]}, "sampled once"),
+])
+def test_presentations_sampled_unequally_or_once_are_refused(draws: dict[str, list[str]],
+                                                              message: str) -> None:
+    with pytest.raises(DataFormatError, match=message):
+        _ = RecordedAnswers(draws=draws).samples

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ulterior.jobs import AuditJob, run_audit
-from ulterior.models import KnownChoices, render_plain
+from ulterior.models import Capabilities, KnownChoices, render_plain
 from ulterior.runner import RunContext
 from ulterior.scenarios import presentations
 from ulterior.store import Store
@@ -60,3 +60,14 @@ def test_an_auto_audit_reads_as_the_format_it_chose_and_says_why(tmp_path: Path)
     assert cloze["answer_format"] is None
     page = (tmp_path / "auto" / "report.html").read_text()
     assert "Answer format: cloze" in page
+
+
+def test_a_subject_that_scores_one_token_stays_labelled_and_says_why(tmp_path: Path) -> None:
+    class OneToken(KnownChoices):
+        capabilities = Capabilities(generate=True, score_choices=True, score_text=False)
+
+    reader = _reader(0.5)
+    subject = OneToken(reader.chooser, name="one-token")
+    with Store.open(tmp_path / "s.sqlite") as store:
+        choice = choose_answer_format(subject, SETTINGS, RunContext(store, show_progress=False))
+    assert choice.chosen == "labelled" and "--samples N" in choice.reason

@@ -31,6 +31,8 @@ def report(
     if from_inspect:
         if out is None:
             raise UsageError("--from-inspect: give the output folder with --out DIR")
+        if store is not None:
+            raise UsageError("--from-inspect reads no store: leave out --store")
         inspect_job = build(InspectReportJob, {"logs": tuple(Path(t) for t in targets),
                                                "out": out})
         typer.echo(f"wrote {run_inspect_report(inspect_job)}")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from ulterior import __version__
 from ulterior.errors import DataFormatError, UlteriorError, UsageError
@@ -17,19 +18,23 @@ from ulterior.records import AuditSummary, SubjectInfo, SuiteResult
 from ulterior.report import highest_rung
 from ulterior.suites import SuiteSettings, default_suites
 
-LOG_SUFFIXES = (".eval", ".json")
-
 
 def log_files(paths: Sequence[Path]) -> list[Path]:
-    """The log files named, and those inside the folders named (sorted).
+    """The log files named, and the Inspect logs inside the folders named.
+
+    Folders are listed by Inspect itself, so the files an eval set keeps beside its logs
+    (``logs.json``, ``eval-set.json``) are not taken for logs.
 
     Raises:
         UsageError: A path does not exist, or a folder holds no log.
     """
+    from inspect_ai.log import list_eval_logs
+
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in LOG_SUFFIXES)
+            inside = sorted(Path(urlparse(info.name).path)
+                            for info in list_eval_logs(str(path), recursive=False))
             if not inside:
                 raise UsageError(f"{path}: no Inspect log (.eval or .json) in this folder")
             found += inside
@@ -59,19 +64,23 @@ class LoggedSuite:
     seed: int
 
 
+def _read(path: Path, header_only: bool = False) -> Any:
+    from inspect_ai.log import read_eval_log
+
+    try:
+        return read_eval_log(str(path), header_only=header_only)
+    except Exception as exc:  # Inspect raises several kinds for a file it cannot read
+        raise DataFormatError(f"{path}: not a readable Inspect log ({type(exc).__name__}: "
+                              f"{exc})") from None
+
+
 def read_log(path: Path) -> LoggedSuite:
     """The model a log evaluated and the suite result its samples give.
 
     Raises:
         DataFormatError: Not a readable log of an ulterior task, or samples are missing.
     """
-    from inspect_ai.log import read_eval_log
-
-    try:
-        log = read_eval_log(str(path))
-    except Exception as exc:  # Inspect raises several kinds for a file it cannot read
-        raise DataFormatError(f"{path}: not a readable Inspect log ({type(exc).__name__}: "
-                              f"{exc})") from None
+    log = _read(path)
     info = _task_info(log, path)
     if log.status != "success" or not log.samples:
         raise DataFormatError(f"{path}: the eval did not finish ({log.status}); run it again "
@@ -110,39 +119,69 @@ def _epochs_merged(samples: Sequence[Any], path: Path) -> list[Any]:
     return merged
 
 
+def _newest_finished(paths: Sequence[Path], named: set[Path]) -> list[Path]:
+    """Per suite and model, the newest log of a finished eval.
+
+    A retried eval leaves the failed log beside the finished one. ``named`` are the files
+    the user gave by name: two finished logs of one suite among them are an error.
+
+    Raises:
+        DataFormatError: A suite's logs are all of evals that did not finish.
+        UsageError: Two given files are finished logs of the same suite and model.
+    """
+    groups: dict[tuple[str, str], list[tuple[Any, Path]]] = defaultdict(list)
+    for path in paths:
+        header = _read(path, header_only=True)
+        groups[(_task_info(header, path)["suite"], str(header.eval.model))].append((header,
+                                                                                 path))
+    chosen = []
+    for (suite, _), logs in groups.items():
+        finished = [(h, p) for h, p in logs if h.status == "success"]
+        if not finished:
+            path = logs[0][1]
+            raise DataFormatError(f"{path}: the eval of {suite} did not finish "
+                                  f"({logs[0][0].status}); run it again (inspect eval-retry) "
+                                  "and report the finished log")
+        twins = [p for _, p in finished if p in named]
+        if len(twins) > 1:
+            raise UsageError(f"{twins[0]} and {twins[1]} both hold suite {suite}; give one "
+                             "log per suite")
+        chosen.append(max(finished, key=lambda hp: hp[0].eval.created)[1])
+    return chosen
+
+
 def summary_from_logs(paths: Sequence[Path]) -> AuditSummary:
     """An audit summary of one model from the logs of ulterior's tasks, in audit order.
 
     Raises:
-        UsageError: The logs are of several models, or two are of the same suite.
-        DataFormatError: A log is not of a finished ulterior task.
+        UsageError: The logs are of several models, two named files are of the same suite,
+            or the tasks ran with different seeds, limits or alphas.
+        DataFormatError: A log is not of an ulterior task, or a suite has no finished log.
     """
-    read = [(path, read_log(path)) for path in log_files(paths)]
+    named = {path for path in paths if path.is_file()}
+    read = [(path, read_log(path)) for path in _newest_finished(log_files(paths), named)]
     models = sorted({logged.model for _, logged in read})
     if len(models) > 1:
         raise UsageError(f"the logs evaluated {len(models)} models ({', '.join(models)}); "
                          "report one model at a time")
-    by_suite: dict[str, Path] = {}
-    for path, logged in read:
-        if logged.result.suite in by_suite:
-            raise UsageError(f"{by_suite[logged.result.suite]} and {path} both hold suite "
-                             f"{logged.result.suite}; give one log per suite")
-        by_suite[logged.result.suite] = path
     order = {name: k for k, name in enumerate(default_suites().names())}
     logged_suites = sorted((logged for _, logged in read),
                            key=lambda logged: order[logged.result.suite])
     results = [logged.result for logged in logged_suites]
     rung, evidence = highest_rung(results)
 
-    def shared(values: set[Any]) -> Any:
-        return values.pop() if len(values) == 1 else None
+    def shared(name: str, values: set[Any]) -> Any:
+        if len(values) > 1:  # one summary states one of each
+            raise UsageError(f"the logs' tasks ran with different {name} "
+                             f"({', '.join(sorted(map(str, values)))}); report them apart")
+        return values.pop()
 
     return AuditSummary(
         subject=SubjectInfo(spec=f"inspect:{models[0]}", backend="inspect",
                             fingerprint=f"inspect:{models[0]}", prompt_format="chat"),
-        seed=shared({s.seed for s in logged_suites}) or 0,
-        limit=shared({s.settings.limit for s in logged_suites}),
-        alpha=shared({s.settings.alpha for s in logged_suites}) or 0.05,
+        seed=shared("seeds (-T seed)", {s.seed for s in logged_suites}),
+        limit=shared("limits (-T limit)", {s.settings.limit for s in logged_suites}),
+        alpha=shared("alphas (-T alpha)", {s.settings.alpha for s in logged_suites}),
         suites=tuple(results), highest_rung=rung, highest_rung_evidence=evidence,
         ulterior_version=__version__,
     )

@@ -69,7 +69,12 @@ class RecordedAnswers:
         if len(sizes) > 1:
             raise DataFormatError(f"presentations were sampled {sorted(sizes)} times; the "
                                   "sampled estimator needs the same number for every one")
-        return sizes.pop() if sizes else None
+        n = sizes.pop() if sizes else None
+        if n is not None and n < 2:
+            raise DataFormatError("each presentation was sampled once, which reads every "
+                                  "probability as 0 or 1; run with --epochs N (N of 2 or "
+                                  "more, 10 by default) and ulterior's own epoch reducer")
+        return n
 
 
 class ReplaySubject(Subject):

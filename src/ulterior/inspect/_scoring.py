@@ -22,12 +22,12 @@ from inspect_ai.scorer import (
     SampleScore,
     Score,
     Scorer,
+    ScoreReducer,
     Target,
     metric,
     score_reducer,
     scorer,
 )
-from inspect_ai.scorer._reducer.types import ScoreReducer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from ulterior.errors import CapabilityError, UlteriorError
@@ -44,9 +44,15 @@ logger = logging.getLogger(__name__)
 TOP_LOGPROBS = 20  # the most OpenAI-compatible servers return
 # Providers that continue a final assistant message instead of starting a new turn (Inspect's
 # hf provider, for one, adds a new generation prompt after it).
-# Providers that refuse temperature 0: greedy decoding is their do_sample=false model arg.
-NO_ZERO_TEMPERATURE = frozenset({"hf"})
 PREFILL_PROVIDERS = frozenset({"vllm", "sglang", "sagemaker", "anthropic", "ulterior"})
+# Providers that refuse temperature 0: greedy is top_k=1 there, so that their do_sample
+# model arg can stay on for the sampled estimator.
+NO_ZERO_TEMPERATURE = frozenset({"hf"})
+
+
+def greedy(provider: str) -> tuple[float | None, int | None]:
+    """(temperature, top_k) that make ``provider`` decode greedily."""
+    return (None, 1) if provider in NO_ZERO_TEMPERATURE else (0.0, None)
 
 
 @solver
@@ -67,15 +73,18 @@ def answer_solver(generate_tokens: int, seed: int = 0) -> Solver:
                     "(-T estimator=sampled --epochs 10) or serve it with one of "
                     f"{', '.join(sorted(PREFILL_PROVIDERS))} (ulterior/hf:DIR for a local "
                     "model)")
+            # temperature 0: a server that reports processed log-probabilities must not
+            # sharpen or flatten them
             return await generate(state, tool_calls="none", max_tokens=1, logprobs=True,
-                                  top_logprobs=TOP_LOGPROBS)
+                                  top_logprobs=TOP_LOGPROBS, temperature=0.0)
         if kind == "sampled":
             drawn_with = int(np.random.SeedSequence([seed, state.epoch - 1]).generate_state(1)[0])
+            # the whole distribution: no nucleus a server might take from the model's config
             return await generate(state, tool_calls="none", max_tokens=REPLY_TOKENS,
-                                  temperature=1.0, seed=drawn_with)
-        greedy = None if state.model.api in NO_ZERO_TEMPERATURE else 0.0
+                                  temperature=1.0, top_p=1.0, seed=drawn_with)
+        temperature, top_k = greedy(state.model.api)
         return await generate(state, tool_calls="none", max_tokens=generate_tokens,
-                              temperature=greedy)
+                              temperature=temperature, top_k=top_k)
 
     return solve
 

@@ -22,9 +22,9 @@ from ulterior.errors import CapabilityError, ServerError, UsageError
 from ulterior.inspect._dataset import answer_opening, chat_messages
 from ulterior.inspect._replay import LABEL_SCORER
 from ulterior.inspect._scoring import (
-    NO_ZERO_TEMPERATURE,
     PREFILL_PROVIDERS,
     TOP_LOGPROBS,
+    greedy,
     output_top_logprobs,
 )
 from ulterior.models import (
@@ -34,6 +34,7 @@ from ulterior.models import (
     GenerationSettings,
     Subject,
     answer_logprobs,
+    check_one_token_answers,
 )
 from ulterior.records import Message, SubjectInfo
 
@@ -74,7 +75,8 @@ class InspectSubject(Subject):
         self.provider = name.split("/", 1)[0]
         self._loop = asyncio.new_event_loop()  # one loop: Inspect's clients are bound to it
         try:
-            self._model = get_model(name, **args)
+            # not memoized: this subject closes its model's clients with its own event loop
+            self._model = get_model(name, memoize=False, **args)
         except Exception as exc:  # a provider raises its own kinds for a bad name or arg
             self._loop.close()
             raise UsageError(f"inspect:{rest}: Inspect cannot load this model "
@@ -120,9 +122,13 @@ class InspectSubject(Subject):
         from inspect_ai.model import GenerateConfig
 
         settings = settings or GenerationSettings()
-        greedy_by_arg = settings.temperature == 0 and self.provider in NO_ZERO_TEMPERATURE
-        config = GenerateConfig(max_tokens=settings.max_new_tokens, seed=settings.seed,
-                                temperature=None if greedy_by_arg else settings.temperature)
+        if settings.temperature > 0:
+            config = GenerateConfig(max_tokens=settings.max_new_tokens, seed=settings.seed,
+                                    temperature=settings.temperature, top_p=1.0)
+        else:
+            temperature, top_k = greedy(self.provider)
+            config = GenerateConfig(max_tokens=settings.max_new_tokens, seed=settings.seed,
+                                    temperature=temperature, top_k=top_k)
         outputs = self._run([self._model.generate(chat_messages(c), config=config)
                              for c in conversations])
         return [o.completion.strip() for o in outputs]
@@ -137,8 +143,11 @@ class InspectSubject(Subject):
                                   "with --samples N")
         from inspect_ai.model import ChatMessageAssistant, GenerateConfig
 
-        config = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=TOP_LOGPROBS)
+        config = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=TOP_LOGPROBS,
+                                temperature=0.0)
         openings = [answer_opening(r.choices) for r in requests]
+        for request, opening in zip(requests, openings, strict=True):  # before any request
+            check_one_token_answers(opening, [a.strip()[len(opening):] for a in request.choices])
         outputs = self._run([
             self._model.generate([*chat_messages(r.conversation),
                                   *([ChatMessageAssistant(content=o)] if o else [])],
@@ -149,6 +158,7 @@ class InspectSubject(Subject):
                 for r, o, output in zip(requests, openings, outputs, strict=True)]
 
     def close(self) -> None:
-        """Close the event loop the model's clients live in."""
+        """Close the model's clients, then the event loop they live in."""
         if not self._loop.is_closed():
+            self._loop.run_until_complete(self._model.api.aclose())
             self._loop.close()

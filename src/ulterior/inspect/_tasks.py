@@ -2,7 +2,8 @@
 
 Task arguments (``-T NAME=VALUE``): ``limit`` (scenarios per suite), ``answer_format``
 (``labelled`` or ``cloze``), ``pack`` (a scenario file in the suite's schema, docs/packs.md),
-``estimator`` (``logprobs`` or ``sampled``: run sampled with ``--epochs N``), ``seed``,
+``estimator`` (``logprobs`` or ``sampled``: 10 sampled answers per presentation, or
+``--epochs N``), ``seed``,
 ``alpha`` and ``min_effect`` (the flag rule).
 
 The tasks are written out one by one, not made in a loop: Inspect finds a package's tasks
@@ -23,6 +24,7 @@ from ulterior.inspect._settings import settings_record
 from ulterior.suites import SuiteSettings, default_suites, read_user_pack
 
 ESTIMATORS = ("logprobs", "sampled")
+SAMPLED_EPOCHS = 10  # sampled answers per presentation unless --epochs says otherwise
 ANSWER_FORMATS = ("labelled", "cloze")
 
 
@@ -40,6 +42,9 @@ def suite_task(suite_name: str, *, limit: int | None = None, answer_format: str 
                          f"{', '.join(ANSWER_FORMATS)}")
     if estimator not in ESTIMATORS:
         raise UsageError(f"-T estimator={estimator}: choose from {', '.join(ESTIMATORS)}")
+    if answer_format == "cloze" and estimator == "logprobs":
+        raise UsageError("-T answer_format=cloze: an option's text is several tokens, which "
+                         "top log-probabilities cannot score; add -T estimator=sampled")
     if limit is not None and int(limit) < 1:
         raise UsageError(f"-T limit={limit}: give a positive number of scenarios")
     packs = () if pack is None else ((suite.name, read_user_pack(suite, Path(pack))),)
@@ -52,7 +57,7 @@ def suite_task(suite_name: str, *, limit: int | None = None, answer_format: str 
         solver=answer_solver(settings.generate_tokens, seed),
         scorer=answer_scorer(),
         metrics=[readout_metric(suite.name, record, seed)],
-        epochs=Epochs(1, draws_reducer()),
+        epochs=Epochs(SAMPLED_EPOCHS if estimator == "sampled" else 1, draws_reducer()),
         metadata={"ulterior": {"suite": suite.name, "settings": record, "seed": seed,
                                "estimator": estimator, "version": __version__}},
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ulterior import __version__
 from ulterior.detectors import Detector, DetectorRegistry, SuiteDetector, Target
-from ulterior.errors import CapabilityError, UsageError
+from ulterior.errors import CapabilityError, UlteriorError, UsageError
 from ulterior.executors import Executor, LocalExecutor
 from ulterior.jobs._detect import read_bases, run_detectors, with_notes
 from ulterior.models import default_registry, load_subject
@@ -291,8 +291,7 @@ def run_audit_unit(unit: AuditUnit, store: Store) -> AuditUnitResult:
 
 def _in_format(target: Target, choice: AnswerFormatChoice) -> Target:
     """The target with the suites' answer format set to the one chosen."""
-    chosen: AnswerFormat = "cloze" if choice.chosen == "cloze" else "labelled"
-    return replace(target, settings=replace(target.settings, answer_format=chosen))
+    return replace(target, settings=replace(target.settings, answer_format=choice.chosen))
 
 
 def assemble_audit(plan: SubjectPlan, found: Sequence[AuditUnitResult]) -> AuditSummary:
@@ -309,9 +308,27 @@ def assemble_audit(plan: SubjectPlan, found: Sequence[AuditUnitResult]) -> Audit
     return AuditSummary(
         subject=found[0].subject, seed=job.seed, limit=job.limit, alpha=job.alpha,
         suites=tuple(results), highest_rung=rung, highest_rung_evidence=evidence,
-        answer_format=next((r.answer_format for r in found if r.answer_format), None),
+        answer_format=_one_format(found),
         ulterior_version=__version__,
     )
+
+
+def _one_format(found: Sequence[AuditUnitResult]) -> AnswerFormatChoice | None:
+    """The format --answer-format auto chose, which every unit must have chosen alike.
+
+    Units on other workers decide on their own stores; the same answers give the same
+    choice, but a subject whose answers vary from call to call (an API model) might not.
+
+    Raises:
+        UlteriorError: The units chose differently.
+    """
+    chosen = {r.answer_format.chosen: r.answer_format for r in found if r.answer_format}
+    if len(chosen) > 1:
+        raise UlteriorError(
+            "the audit's units chose different answer formats under --answer-format auto "
+            f"({'; '.join(c.reason for c in chosen.values())}); the subject's answers vary "
+            "from call to call: give the format (--answer-format labelled or cloze)")
+    return next(iter(chosen.values()), None)
 
 
 def subject_folders(specs: Sequence[str]) -> dict[str, str]:

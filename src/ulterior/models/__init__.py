@@ -31,7 +31,11 @@ from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat, render_plain
 from ulterior.models._registry import LoadOptions, SubjectRegistry, default_registry, load_subject
-from ulterior.models._top_logprobs import TOP_LOGPROBS_SCORER, answer_logprobs
+from ulterior.models._top_logprobs import (
+    TOP_LOGPROBS_SCORER,
+    answer_logprobs,
+    check_one_token_answers,
+)
 
 __all__ = [
     "BUNDLED_MODELS",
@@ -61,6 +65,7 @@ __all__ = [
     "WhiteBoxSubject",
     "answer_logprobs",
     "check_model_dir",
+    "check_one_token_answers",
     "compute_mode",
     "cpu_has_bf16",
     "default_registry",

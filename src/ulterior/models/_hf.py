@@ -368,11 +368,19 @@ class HFSubject(Subject):
         if opening:
             prompt_text += self.format.continuation(opening)
         ids = self._encode(prompt_text, special=self.format.name == "plain")
+        limit = self.max_context
+        if limit is not None and len(ids) >= limit:
+            raise ContextLengthError(f"the prompt needs {len(ids)} tokens, the model takes "
+                                     f"{limit}; shorten it")
         with self._compute(), torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([ids]), use_cache=False).logits
+            logits = self.model(input_ids=torch.tensor([ids]), use_cache=False,
+                                logits_to_keep=1).logits
             logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
         values, indices = torch.topk(logprobs, k)
-        return [(self.tokenizer.decode([int(i)]), float(v))
+        # A token's text as it reads after the prompt's last token: decoders that drop a
+        # word's leading space at the start of a text (SentencePiece) keep it there.
+        before = self.tokenizer.decode(ids[-1:])
+        return [(self.tokenizer.decode([ids[-1], int(i)])[len(before):], float(v))
                 for v, i in zip(values, indices, strict=True)]
 
     # -- generation ---------------------------------------------------------------------

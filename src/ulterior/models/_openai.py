@@ -18,7 +18,11 @@ from ulterior.models._base import (
     Subject,
 )
 from ulterior.models._prompt import Conversation, FormatName, PromptFormat
-from ulterior.models._top_logprobs import TOP_LOGPROBS_SCORER, answer_logprobs
+from ulterior.models._top_logprobs import (
+    TOP_LOGPROBS_SCORER,
+    answer_logprobs,
+    check_one_token_answers,
+)
 from ulterior.records import SubjectInfo
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -257,11 +261,7 @@ class OpenAISubject(Subject):
         shared = os.path.commonprefix(continuations)  # noqa: RUF071 - characters, on purpose
         shared = shared[: len(shared.rstrip())]  # never end the prompt in whitespace
         rests = [c[len(shared) :] for c in continuations]
-        if any(not rest for rest in rests):
-            raise CapabilityError(
-                "over HTTP, answers are told apart by their first differing token; "
-                f"one answer of {request.choices} is a prefix of another"
-            )
+        check_one_token_answers(shared, rests)
         return shared, rests
 
     def _completion_logprobs(self, prompt: str) -> dict[str, float]:

@@ -13,6 +13,29 @@ from ulterior.errors import CapabilityError
 TOP_LOGPROBS_SCORER = "label-top-logprobs/v1"
 
 
+def check_one_token_answers(opening: str, rests: Sequence[str]) -> None:
+    """Refuse answers that the next token after ``opening`` cannot tell apart fairly.
+
+    One token reads one word: answers of several words (option texts, the cloze format)
+    would be judged by their first word alone, and an opening that ends inside a word
+    (``S`` before ``tay`` and ``plit``) splits it where the model never splits it.
+
+    Raises:
+        CapabilityError: Saying to score such answers on a local model or from samples.
+    """
+    advice = ("score them on a local model (whole answers), or from sampled answers "
+              "(--samples N; in Inspect, -T estimator=sampled)")
+    if any(not rest for rest in rests):
+        raise CapabilityError("from top log-probabilities, answers are told apart by their "
+                              "first differing token; one answer is a prefix of another")
+    if any(len(rest.split()) > 1 for rest in rests):
+        raise CapabilityError(f"answers of several words ({rests[0]!r}, ...) cannot be read "
+                              f"from one token's log-probabilities; {advice}")
+    if opening[-1:].isalnum() and any(rest[:1].isalnum() for rest in rests):
+        raise CapabilityError(f"the answers' shared opening {opening!r} ends inside a word; "
+                              f"{advice}")
+
+
 def answer_logprobs(top: Mapping[str, float], rests: Sequence[str]) -> list[float]:
     """Each answer's log-probability, from the next-token alternatives a server listed.
 
@@ -21,13 +44,12 @@ def answer_logprobs(top: Mapping[str, float], rests: Sequence[str]) -> list[floa
     up to a factor common to all answers, which cancels when they are normalized. An answer
     no listed token starts gets the smallest listed log-probability, an upper bound.
 
+    Check the answers first with :func:`check_one_token_answers`.
+
     Raises:
-        CapabilityError: An answer's text is empty (it is a prefix of another), or no
-            listed token starts any answer (the prompt format is probably wrong).
+        CapabilityError: No listed token starts any answer (the prompt format is probably
+            wrong).
     """
-    if any(not rest for rest in rests):
-        raise CapabilityError("from top log-probabilities, answers are told apart by their "
-                              "first differing token; one answer is a prefix of another")
     floor = min(top.values())
     scores = []
     for rest in rests:

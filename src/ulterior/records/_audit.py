@@ -102,26 +102,17 @@ class AnswerFormatChoice(Record):
     """How ``--answer-format auto`` chose the format the suites presented answers in."""
 
     version: Literal[1] = Field(default=1, description="Schema version of this record.")
-    chosen: str = Field(description="The format the suites used: labelled or cloze.")
-    p_right: float = Field(description="Comprehension control, labelled, both option orders: "
-                           "mean P(the right answer's label) over its questions.")
-    low: float = Field(description="Lower end of its 95% confidence interval.")
-    high: float = Field(description="Upper end of its 95% confidence interval.")
+    chosen: Literal["labelled", "cloze"] = Field(
+        description="The format the suites used.")
+    p_right: float | None = Field(
+        description="Comprehension control, labelled, both option orders: mean P(the right "
+        "answer's label) over its questions (None: it could not be read).")
+    low: float | None = Field(description="Lower end of its 95% confidence interval.")
+    high: float | None = Field(description="Upper end of its 95% confidence interval.")
     n: int = Field(description="Questions behind it.")
     threshold: float = Field(description="Labelled when `low` is above this: chance (0.5) "
                              "plus the smallest effect worth flagging.")
-
-    @property
-    def reason(self) -> str:
-        """The choice and its evidence, in one sentence."""
-        read = (f"the comprehension control (easy two-option questions, labelled, both "
-                f"orders) read P(right label) {self.p_right:.2f} [{self.low:.2f}, "
-                f"{self.high:.2f}] over {self.n} questions")
-        if self.chosen == "labelled":
-            return f"labelled: {read}, above {self.threshold:.2f}, so the subject binds labels"
-        return (f"cloze (each option's text scored, no labels): {read}, not above "
-                f"{self.threshold:.2f}, so the subject does not reliably bind labels to "
-                "their options")
+    reason: str = Field(description="The choice and its evidence, in one sentence.")
 
 
 class AuditSummary(Record):
