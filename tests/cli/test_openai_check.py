@@ -65,13 +65,14 @@ def broken_completions() -> Iterator[str]:
                        "*": (500, "text/html", PAGE)})
 
 
-def _score(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> str:
+def _score(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str],
+           *more: str) -> str:
     items = tmp_path / "items.jsonl"
     items.write_text(json.dumps({"prompt": "Stay on?", "options": ["Yes", "No"],
                                  "matching": 0}) + "\n")
     with pytest.raises(SystemExit) as stop:
         main(["score", "-m", f"openai:m@{url}", "-i", str(items), "--store",
-              str(tmp_path / "s.sqlite")])
+              str(tmp_path / "s.sqlite"), *more])
     err = capsys.readouterr().err
     assert stop.value.code == 2, err
     lines = err.strip().splitlines()
@@ -96,6 +97,6 @@ def test_refused_access_names_the_key_variable(tmp_path: Path, locked: str,
 
 def test_a_server_error_page_is_one_line(tmp_path: Path, broken_completions: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    line = _score(tmp_path, broken_completions, capsys)
+    line = _score(tmp_path, broken_completions, capsys, "--format", "plain")
     assert "/completions answered 500" in line and "Welcome to nginx!" in line
     assert len(line) < 400

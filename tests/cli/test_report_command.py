@@ -181,7 +181,7 @@ STORE = ["--store", "{store}", "--out", "{tmp}/out"]
 
 # (arguments after `report`, fragment of the one-line error). {name}: a path of the world.
 CASES: list[tuple[list[str], str]] = [
-    ([], "Missing argument 'target'"),
+    ([], "Missing argument 'target"),
     ([""], "TARGET is empty"),
     (["{tmp}/nowhere"], "no such file or folder; to render an audit from the store"),
     (["{tmp}/nowhere/summary.json"], "no such file or folder"),
@@ -201,7 +201,7 @@ CASES: list[tuple[list[str], str]] = [
     (["{audit}", "--out", "{tmp}/a-file"], "is a file; give a folder"),
     (["{audit}", "--out", "{tmp}/missing/out"], "does not exist"),
     (["{audit}", "--store"], "'--store' requires an argument"),
-    (["{audit}", "--from-inspect", "x"], "No such option: --from-inspect"),
+    (["{audit}", "--from-inspect", "x"], "give the output folder with --out DIR"),
 ]
 
 

@@ -11,7 +11,8 @@ def test_public_names_are_pinned() -> None:
         "RISK_CATEGORIES", "AnswerFormat", "ComeCleanSuite", "ConditionCandidate",
         "HoneypotSuite", "OversightGapSuite", "PersonaSuite", "PrecursorsSuite", "Readout",
         "RiskCategory", "SandbaggingSuite", "Suite", "SuiteRegistry", "SuiteSettings",
-        "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal",
+        "TrainingGameSuite", "TriggerScanSuite", "admits_hidden_goal", "choose_answer_format",
+        "comprehension_items",
         "default_suites", "load_pack", "load_risk_items", "names_condition", "option_log_odds",
         "option_probabilities", "read_user_pack", "score_suite", "values_by_unit", "where",
     ])
