@@ -75,7 +75,7 @@ def _models(args: list[str]) -> list[str]:
 def _runnable(args: list[str]) -> bool:
     _, names, rest = _cli_path(args)
     if any(a.startswith("../") and not (ROOT / a).exists() for a in rest):
-        return False  # data beside the checkout (../shared/data) that this machine lacks
+        return False  # data beside the checkout (../shared/data), absent from a lone clone
     if "--help" in rest:
         return True
     if "--from-inspect" in rest:
