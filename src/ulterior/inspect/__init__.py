@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "RecordedAnswers": "_replay", "ReplaySubject": "_replay", "replay_suite": "_replay",
-    "answer_opening": "_dataset", "suite_samples": "_dataset",
+    "suite_samples": "_dataset",
     "read_log": "_logs", "summary_from_logs": "_logs",
     "UlteriorModelAPI": "_modelapi",
     "answer_scorer": "_scoring", "answer_solver": "_scoring", "readout_metric": "_scoring",

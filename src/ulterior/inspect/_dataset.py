@@ -7,8 +7,6 @@ read the answer back into the suite: the presented answers, the studied one, the
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
@@ -20,21 +18,11 @@ from inspect_ai.model import (
 )
 
 from ulterior.inspect._replay import choice_key, conversation_key
-from ulterior.models import Conversation
+from ulterior.models import Conversation, split_answers
 from ulterior.scenarios import presentations
 from ulterior.suites import Suite, SuiteSettings
 
 Estimator = Literal["logprobs", "sampled"]
-
-
-def answer_opening(answers: Sequence[str]) -> str:
-    """The text every answer starts with (``(`` for ``(A)``, ``(B)``), never ending in a space.
-
-    It is prefilled as the start of the assistant's reply, so the model's next token is the
-    label itself and its top log-probabilities tell the answers apart.
-    """
-    shared = os.path.commonprefix([a.strip() for a in answers])  # noqa: RUF071 - characters
-    return shared[: len(shared.rstrip())]
 
 
 def chat_messages(conversation: Conversation) -> list[ChatMessage]:
@@ -58,7 +46,9 @@ def suite_samples(suite: Suite, settings: SuiteSettings, estimator: Estimator) -
     samples = []
     for item in suite.items(settings):
         for shown in presentations(item, counterbalance=True):
-            opening = answer_opening(shown.answers) if estimator == "logprobs" else ""
+            # the label's opening, prefilled so that the next token is the label itself
+            opening = (split_answers([a.strip() for a in shown.answers])[0]
+                       if estimator == "logprobs" else "")
             prefill = [ChatMessageAssistant(content=opening)] if opening else []
             samples.append(Sample(
                 id=f"{item.id}#{shown.condition}",

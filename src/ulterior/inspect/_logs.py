@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from ulterior import __version__
 from ulterior.errors import DataFormatError, UlteriorError, UsageError
 from ulterior.inspect._replay import replay_suite
-from ulterior.inspect._scoring import recorded_answers
+from ulterior.inspect._scoring import draws_reducer, recorded_answers
 from ulterior.inspect._settings import settings_from_record
 from ulterior.records import AuditSummary, SubjectInfo, SuiteResult
 from ulterior.report import highest_rung
@@ -99,24 +99,15 @@ def read_log(path: Path) -> LoggedSuite:
 
 
 def _epochs_merged(samples: Sequence[Any], path: Path) -> list[Any]:
-    """One score per sample: sampled answers of every epoch gathered, the first one else."""
-    from inspect_ai.scorer import Score
-
+    """One score per sample, its epochs reduced as the task's own reducer reduces them."""
     by_sample: dict[Any, list[Any]] = defaultdict(list)
     for sample in sorted(samples, key=lambda s: s.epoch):
         if sample.error is not None or not sample.scores:
             raise DataFormatError(f"{path}: sample {sample.id} failed ({sample.error}); run it "
                                   "again (inspect eval-retry)")
         by_sample[sample.id].append(next(iter(sample.scores.values())))
-    merged = []
-    for scores in by_sample.values():
-        first = scores[0]
-        meta = (first.metadata or {}).get("ulterior", {})
-        if meta.get("kind") == "sampled":
-            first = Score(value=first.value, answer=first.answer, metadata={"ulterior": {
-                **meta, "replies": [s.answer or "" for s in scores]}})
-        merged.append(first)
-    return merged
+    reduce = draws_reducer()
+    return [reduce(scores) for scores in by_sample.values()]
 
 
 def _newest_finished(paths: Sequence[Path], named: set[Path]) -> list[Path]:

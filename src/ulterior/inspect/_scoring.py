@@ -34,7 +34,7 @@ from ulterior.errors import CapabilityError, UlteriorError
 from ulterior.inspect._dataset import expected_samples
 from ulterior.inspect._replay import RecordedAnswers, replay_suite
 from ulterior.inspect._settings import settings_from_record
-from ulterior.models import answer_logprobs
+from ulterior.models import answer_logprobs, split_answers
 from ulterior.records import SubjectInfo, SuiteResult
 from ulterior.runner import REPLY_TOKENS, parse_answer
 from ulterior.suites import default_suites
@@ -108,6 +108,12 @@ def output_top_logprobs(output: ModelOutput, model: str) -> dict[str, float]:
     return top
 
 
+def label_logprobs(output: ModelOutput, model: str, answers: Sequence[str]) -> list[float]:
+    """Each answer's log-probability, read from the token after their prefilled opening."""
+    _, rests = split_answers([a.strip() for a in answers])
+    return answer_logprobs(output_top_logprobs(output, model), rests)
+
+
 @scorer(metrics=[])
 def answer_scorer() -> Scorer:
     """Read each sample's answer: label log-probabilities, a sampled label, or a reply."""
@@ -120,10 +126,7 @@ def answer_scorer() -> Scorer:
                          metadata={"ulterior": {**meta, "estimator": "greedy-reply"}})
         answers: list[str] = meta["answers"]
         if kind == "logprobs":
-            opening = meta["opening"]
-            rests = [a.strip()[len(opening):] for a in answers]
-            logprobs = answer_logprobs(output_top_logprobs(state.output, str(state.model)),
-                                       rests)
+            logprobs = label_logprobs(state.output, str(state.model), answers)
             shown = np.exp(np.asarray(logprobs) - np.logaddexp.reduce(logprobs))
             return Score(
                 value={"p_studied": float(shown[meta["studied"]])},

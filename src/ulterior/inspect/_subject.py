@@ -19,13 +19,13 @@ from typing import Any
 import yaml
 
 from ulterior.errors import CapabilityError, ServerError, UsageError
-from ulterior.inspect._dataset import answer_opening, chat_messages
+from ulterior.inspect._dataset import chat_messages
 from ulterior.inspect._replay import LABEL_SCORER
 from ulterior.inspect._scoring import (
     PREFILL_PROVIDERS,
     TOP_LOGPROBS,
     greedy,
-    output_top_logprobs,
+    label_logprobs,
 )
 from ulterior.models import (
     Capabilities,
@@ -33,8 +33,7 @@ from ulterior.models import (
     Conversation,
     GenerationSettings,
     Subject,
-    answer_logprobs,
-    check_one_token_answers,
+    split_answers,
 )
 from ulterior.records import Message, SubjectInfo
 
@@ -145,17 +144,15 @@ class InspectSubject(Subject):
 
         config = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=TOP_LOGPROBS,
                                 temperature=0.0)
-        openings = [answer_opening(r.choices) for r in requests]
-        for request, opening in zip(requests, openings, strict=True):  # before any request
-            check_one_token_answers(opening, [a.strip()[len(opening):] for a in request.choices])
+        # every request's answers checked before any goes out
+        openings = [split_answers([a.strip() for a in r.choices])[0] for r in requests]
         outputs = self._run([
             self._model.generate([*chat_messages(r.conversation),
                                   *([ChatMessageAssistant(content=o)] if o else [])],
                                  config=config)
             for r, o in zip(requests, openings, strict=True)])
-        return [answer_logprobs(output_top_logprobs(output, self.info.spec),
-                                [a.strip()[len(o):] for a in r.choices])
-                for r, o, output in zip(requests, openings, outputs, strict=True)]
+        return [label_logprobs(output, self.info.spec, r.choices)
+                for r, output in zip(requests, outputs, strict=True)]
 
     def close(self) -> None:
         """Close the model's clients, then the event loop they live in."""

@@ -35,6 +35,7 @@ from ulterior.models._top_logprobs import (
     TOP_LOGPROBS_SCORER,
     answer_logprobs,
     check_one_token_answers,
+    split_answers,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "plan_batches",
     "render_plain",
     "resolve_dtype",
+    "split_answers",
     "weight_dtype",
     "white_box",
 ]

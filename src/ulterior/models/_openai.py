@@ -21,7 +21,7 @@ from ulterior.models._prompt import Conversation, FormatName, PromptFormat
 from ulterior.models._top_logprobs import (
     TOP_LOGPROBS_SCORER,
     answer_logprobs,
-    check_one_token_answers,
+    split_answers,
 )
 from ulterior.records import SubjectInfo
 
@@ -257,12 +257,7 @@ class OpenAISubject(Subject):
 
     def _split(self, request: ChoiceRequest) -> tuple[str, list[str]]:
         """The answers' shared opening, and what each answer adds to it."""
-        continuations = [self.format.continuation(c) for c in request.choices]
-        shared = os.path.commonprefix(continuations)  # noqa: RUF071 - characters, on purpose
-        shared = shared[: len(shared.rstrip())]  # never end the prompt in whitespace
-        rests = [c[len(shared) :] for c in continuations]
-        check_one_token_answers(shared, rests)
-        return shared, rests
+        return split_answers([self.format.continuation(c) for c in request.choices])
 
     def _completion_logprobs(self, prompt: str) -> dict[str, float]:
         data = self._post(

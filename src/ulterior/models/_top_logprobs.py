@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -11,6 +12,23 @@ from ulterior.errors import CapabilityError
 # The scorer of observations read this way (part of their cache key): the next token's top
 # log-probabilities after the answers' shared opening, not each answer's summed tokens.
 TOP_LOGPROBS_SCORER = "label-top-logprobs/v1"
+
+
+def split_answers(continuations: Sequence[str]) -> tuple[str, list[str]]:
+    """The answers' shared opening (``(`` for ``(A)``, ``(B)``) and what each adds to it.
+
+    The opening never ends in whitespace: it is prefilled as the start of the reply, and the
+    next token (the label) carries its own space. The answers are checked with
+    :func:`check_one_token_answers`.
+
+    Raises:
+        CapabilityError: One token after the opening cannot tell the answers apart.
+    """
+    shared = os.path.commonprefix(list(continuations))  # noqa: RUF071 - characters, on purpose
+    opening = shared[: len(shared.rstrip())]
+    rests = [c[len(opening):] for c in continuations]
+    check_one_token_answers(opening, rests)
+    return opening, rests
 
 
 def check_one_token_answers(opening: str, rests: Sequence[str]) -> None:
