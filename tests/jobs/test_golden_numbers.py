@@ -16,6 +16,10 @@ then run in another order (8e-9 measured on variance shares), and a rank statist
 move by the weight of one swapped pair of near-equal scores (AUROC by up to 3e-5 measured,
 over about 250 prompts and the median of 200 refits). A tolerance of 1e-4 lets that through
 and nothing a report shows (three decimals).
+
+The audit's default answer format became ``auto``; the numbers above stay those of the
+labelled format they were written in, and ``audit:smollm2-135m:auto`` holds the default's
+(the comprehension control's reading, the format it chose, and every readout in it).
 """
 
 from __future__ import annotations
@@ -70,6 +74,13 @@ def test_the_fake_subjects_audit_is_unchanged(golden: dict[str, Any], tmp_path: 
 def test_the_bundled_models_audit_is_unchanged(golden: dict[str, Any], tmp_path: Path) -> None:
     actual = audit_numbers(tmp_path, "smollm2-135m")
     assert _close(actual, golden["audit:smollm2-135m"], "audit", ACTIVATIONS) == []
+
+
+@pytest.mark.real_model
+def test_the_bundled_models_default_audit_is_unchanged(golden: dict[str, Any],
+                                                       tmp_path: Path) -> None:
+    actual = audit_numbers(tmp_path, "smollm2-135m", "auto")
+    assert _close(actual, golden["audit:smollm2-135m:auto"], "audit", ACTIVATIONS) == []
 
 
 def test_validate_on_tiny_organisms_is_unchanged(golden: dict[str, Any], tmp_path: Path) -> None:

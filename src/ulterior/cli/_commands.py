@@ -197,7 +197,7 @@ def audit(
                              "as (A), (B), label scored in both orders; cloze: each option's "
                              "text scored (for models too small to bind labels); auto: "
                              "labelled if the subject's comprehension control shows it binds "
-                             "labels, cloze if not")] = "labelled",
+                             "labels, cloze if not")] = "auto",
     base: Annotated[str | None, typer.Option("--base", help="Model the subject was "
                     "fine-tuned from: add the salience scan, which asks which candidate "
                     "condition fine-tuning taught the model to carry to its reply")] = None,

@@ -62,7 +62,7 @@ class AuditJob(SubjectJob):
         "the oversight-gap items, instead of the default defection probe.",
     )
     answer_format: AnswerFormat | Literal["auto"] = Field(
-        default="labelled",
+        default="auto",
         description="labelled: options listed as (A), (B), the label scored in both orders; "
         "cloze: each option's text scored as the continuation (for models too small to bind "
         "labels to options); auto: labelled if the subject's comprehension control shows it "
