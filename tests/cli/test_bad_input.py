@@ -211,6 +211,13 @@ CASES: list[tuple[list[str], str]] = [
     # ulterior's own checks of options
     (["score", *ITEMS, "--dtype", "float8"], "--dtype must be"),
     (["score", *ITEMS, "--format", "html"], "--format must be"),
+    (["score", *ITEMS, "--device", "gpu"], "--device must be auto, cpu, cuda or cuda:N"),
+    (["score", *ITEMS, "--device", "cuda:99"], "--device cuda:99: this torch sees"),
+    ([*AUDIT, "--max-memory", "cpu=1GiB"], "add --device-map auto"),
+    ([*AUDIT, "--device-map", "balanced"], "--device-map must be auto"),
+    ([*AUDIT, "--device-map", "auto", "--max-memory", "cpu=lots"], "not a size"),
+    (["validate", "--device", "tpu"], "--device must be"),
+    (["track", "{dir}", "--max-memory", "gpu=1GiB"], "DEVICE=SIZE pairs"),
     ([*AUDIT, "--answer-format", "essay"], "--answer-format must be"),
     ([*AUDIT, "--suite", "nosuch"], "unknown suite 'nosuch'"),
     ([*AUDIT, "--pack", "honeypot"], "write SUITE=FILE"),

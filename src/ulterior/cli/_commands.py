@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from ulterior.cli._common import (
+    DeviceMapOption,
+    DeviceOption,
     DTypeOption,
     ExecutorOption,
     FormatOption,
+    MaxMemoryOption,
     ModelOption,
     RayAddressOption,
     ResumeOption,
@@ -27,6 +30,7 @@ from ulterior.cli._common import (
     check_probe,
     check_store,
     finite,
+    placement_settings,
 )
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
@@ -47,8 +51,9 @@ def _answer_format(value: str, auto: bool = False) -> str:
 
 
 def _dtype(value: str) -> str:
-    if value not in ("auto", "float32", "mixed", "bfloat16"):
-        raise UsageError(f"--dtype must be auto, float32, mixed or bfloat16, not '{value}'")
+    if value not in ("auto", "float32", "mixed", "bfloat16", "float16"):
+        raise UsageError(f"--dtype must be auto, float32, mixed, bfloat16 or float16, not "
+                         f"'{value}'")
     return value
 
 
@@ -101,6 +106,9 @@ def score(
                        "return no log-probabilities")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
@@ -117,6 +125,7 @@ def score(
         "model": model, "items": items, "limit": limit, "counterbalance": counterbalance,
         "samples": samples,
         "store": store, "dtype": _dtype(dtype), "prompt_format": _format(prompt_format),
+        **placement_settings(device, device_map, max_memory),
         "seed": seed, "resume": resume,
     })
     check_model(model)
@@ -212,6 +221,9 @@ def audit(
                        "one (L1-L5), or when any readout is flagged (flag)")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
@@ -235,6 +247,7 @@ def audit(
         "answer_format": _answer_format(answer_format, auto=True),
         "packs": _packs(pack or [], suite or []), "samples": samples,
         "base": base, "store": store, "dtype": _dtype(dtype),
+        **placement_settings(device, device_map, max_memory),
         "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
     })
     if probe is not None and no_probe:

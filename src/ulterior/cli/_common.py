@@ -25,8 +25,21 @@ ModelOption = Annotated[
                       "openai:MODEL@URL, fake:NAME")
 ]
 DTypeOption = Annotated[
-    str, typer.Option("--dtype", help="Compute mode of local models: auto, float32, mixed, "
-                      "bfloat16")
+    str, typer.Option("--dtype", help="Compute mode of local models: auto (mixed on a CPU "
+                      "with native bf16, else float32; bfloat16 or float16 on a GPU), float32, "
+                      "mixed, bfloat16, float16")
+]
+DeviceOption = Annotated[
+    str, typer.Option("--device", help="Where local models compute: auto (the first GPU when "
+                      "there is one, else the CPU), cpu, cuda or cuda:N")
+]
+DeviceMapOption = Annotated[
+    str | None, typer.Option("--device-map", help="auto: spread a local model too large for "
+                             "one device over the GPUs, the CPU and disk, within --max-memory")
+]
+MaxMemoryOption = Annotated[
+    str | None, typer.Option("--max-memory", help="Limits for --device-map auto: DEVICE=SIZE "
+                             "pairs, a GPU index or cpu, e.g. 0=20GiB,cpu=30GiB")
 ]
 FormatOption = Annotated[
     str | None, typer.Option("--format", help="Force prompt format: chat or plain")
@@ -36,6 +49,20 @@ SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Seed for every r
 ResumeOption = Annotated[
     bool, typer.Option("--resume", help="Continue an interrupted run with the same options")
 ]
+
+
+def placement_settings(device: str, device_map: str | None,
+                       max_memory: str | None) -> dict[str, Any]:
+    """The job settings of --device, --device-map and --max-memory, checked."""
+    from ulterior.models import Placement, check_device, parse_max_memory, resolve_device
+
+    if check_device(device) not in ("auto", "cpu"):
+        resolve_device(device)  # a GPU that is not there fails here, before any work
+    if device_map not in (None, "auto"):
+        raise UsageError(f"--device-map must be auto, not '{device_map}'")
+    pairs = parse_max_memory(max_memory) if max_memory is not None else ()
+    Placement(device=device, device_map="auto" if device_map else None, max_memory=pairs)
+    return {"device": device, "device_map": device_map, "max_memory": pairs}
 
 
 def _one_line(exc: ValidationError) -> str:

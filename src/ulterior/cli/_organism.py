@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ulterior.cli._common import (
+    DeviceMapOption,
+    DeviceOption,
     DTypeOption,
     ExecutorOption,
+    MaxMemoryOption,
     RayAddressOption,
     ResumeOption,
     SeedOption,
@@ -22,6 +25,7 @@ from ulterior.cli._common import (
     check_model,
     check_store,
     finite,
+    placement_settings,
 )
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
@@ -78,8 +82,14 @@ def train(
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps "
                                 "between checkpoints (all are "
                                 "kept)")] = DEFAULTS.checkpoint_every,
-    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 autocast where "
-                         "the CPU has native bf16), fp32 or bf16")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 autocast on a GPU "
+                         "with bf16 and where the CPU has native bf16), fp32 or bf16")] = "auto",
+    gradient_checkpointing: Annotated[bool, typer.Option(
+        "--gradient-checkpointing", help="Recompute activations in the backward pass: less "
+        "memory for larger models, one more forward of compute")] = False,
+    train_device: Annotated[str, typer.Option("--device", help="Where the base model trains: "
+                            "auto (the first GPU when there is one), cpu, cuda or "
+                            "cuda:N")] = "auto",
     track: Annotated[bool, typer.Option("--track", help="Read the property battery every "
                      "tenth of the run (ulterior.training); write OUT/track.json")] = False,
     track_items: Annotated[int | None, typer.Option("--track-items", min=2, help="With "
@@ -114,6 +124,8 @@ def train(
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": s,
         "precision": precision, "track": track,
+        "gradient_checkpointing": gradient_checkpointing,
+        "device": placement_settings(train_device, None, None)["device"],
         "track_items": track_items, "resume": resume,
     }) for recipe, s in grid]
     check_model(base, "--base")
@@ -210,6 +222,9 @@ def validate(
                     "(repeatable), e.g. noise-injection")] = None,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
     seed: SeedOption = 0,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
@@ -226,7 +241,8 @@ def validate(
     job = build(ValidateJob, {"organisms": tuple(organism or ()), "out": out, "alpha": alpha,
                                "limit": limit, "answer_format": answer_format,
                                "skip": tuple(skip or ()), "store": store,
-                               "dtype": dtype, "seed": seed})
+                               "dtype": dtype, "seed": seed,
+                               **placement_settings(device, device_map, max_memory)})
     from ulterior.store import check_output_dir
 
     check_output_dir(out)

@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from ulterior.cli._common import (
+    DeviceMapOption,
+    DeviceOption,
     DTypeOption,
     ExecutorOption,
     FormatOption,
+    MaxMemoryOption,
     RayAddressOption,
     SeedOption,
     StoreOption,
@@ -22,6 +25,7 @@ from ulterior.cli._common import (
     check_input_dir,
     check_model,
     check_store,
+    placement_settings,
 )
 
 
@@ -48,6 +52,9 @@ def track(
                           "standard deviation across items) declared an onset")] = 0.0,
     store: StoreOption = None,
     dtype: DTypeOption = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     executor: ExecutorOption = "local",
@@ -71,6 +78,7 @@ def track(
         "min_effect": min_effect,
         "store": store,
         "dtype": dtype, "prompt_format": prompt_format, "seed": seed,
+        **placement_settings(device, device_map, max_memory),
     })
     for path in paths:
         check_input_dir(path, "PATH")

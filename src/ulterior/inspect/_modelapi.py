@@ -30,7 +30,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ulterior.errors import CapabilityError, UsageError
-from ulterior.models import GenerationSettings, LoadOptions, Subject, load_subject
+from ulterior.models import GenerationSettings, LoadOptions, Placement, Subject, load_subject
 from ulterior.records import Message
 from ulterior.store import default_cache_dir
 
@@ -58,27 +58,30 @@ def split_prefill(messages: list[ChatMessage]) -> tuple[list[Message], str]:
 class UlteriorModelAPI(ModelAPI):
     """An ulterior subject behind Inspect's model interface.
 
-    Model args (``-M``): ``dtype`` (``auto``, ``float32``, ``mixed``, ``bfloat16``),
-    ``prompt_format`` (``chat`` or ``plain``), ``cache_dir``, ``organisms_dir``; from Python,
-    ``subject=`` hands over a subject already built.
+    Model args (``-M``): ``dtype`` (``auto``, ``float32``, ``mixed``, ``bfloat16``,
+    ``float16``), ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), ``prompt_format``
+    (``chat`` or ``plain``), ``cache_dir``, ``organisms_dir``; from Python, ``subject=``
+    hands over a subject already built.
     """
 
     def __init__(self, model_name: str, base_url: str | None = None,
                  api_key: str | None = None, config: GenerateConfig | None = None,
                  subject: Subject | None = None, dtype: str = "auto",
                  prompt_format: str | None = None, cache_dir: str | None = None,
-                 organisms_dir: str | None = None, **unknown: Any) -> None:
+                 organisms_dir: str | None = None, device: str = "auto",
+                 **unknown: Any) -> None:
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key,
                          config=config or GenerateConfig())
         if unknown:
             raise UsageError(f"ulterior/ models take no model args {sorted(unknown)}; "
-                             "use dtype, prompt_format, cache_dir or organisms_dir")
+                             "use dtype, device, prompt_format, cache_dir or organisms_dir")
         self.subject = subject if subject is not None else load_subject(
             model_name, LoadOptions(
                 cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
                 dtype=dtype,  # type: ignore[arg-type]
                 prompt_format=prompt_format,  # type: ignore[arg-type]
-                organisms_dir=Path(organisms_dir) if organisms_dir else None))
+                organisms_dir=Path(organisms_dir) if organisms_dir else None,
+                placement=Placement(device=device)))
         # One forward at a time: a model is not thread-safe. A thread lock, not an asyncio
         # one, since Inspect may reuse this model in another event loop.
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
 from ulterior.records import OrganismManifest, TrainSettings
+from ulterior.runner import DeviceName
 
 if TYPE_CHECKING:
     from ulterior.executors import Executor
@@ -46,6 +47,11 @@ class OrganismJob(BaseModel):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto", description="Training arithmetic: bf16 autocast over fp32 weights, "
         "fp32 throughout, or auto (bf16 where the CPU has native bf16).")
+    gradient_checkpointing: bool = Field(
+        default=False, description="Recompute activations in the backward pass: less memory, "
+        "one more forward of compute.")
+    device: DeviceName = Field(default="auto", description="Where the base model trains: auto (the "
+                        "first GPU when there is one), cpu, cuda or cuda:N.")
     resume: bool = Field(default=False, description="Continue an interrupted run.")
     track: bool = Field(default=False, description="Read the property battery every tenth of "
                         "the run; write OUT/track.json (see ulterior.training).")
@@ -86,6 +92,7 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
         learning_rate=job.learning_rate, method=job.method, lora_rank=job.lora_rank,
         lora_alpha=2 * job.lora_rank, checkpoint_every=job.checkpoint_every, seed=job.seed,
         bf16=None if job.precision == "auto" else job.precision == "bf16",
+        gradient_checkpointing=job.gradient_checkpointing,
     )
     monitor_for = None
     if job.track:
@@ -102,11 +109,11 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
         return train_curriculum(
             Path(job.recipe), base=job.base, out=job.out_dir(), seed=job.seed,
             cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
-            monitor_for=monitor_for, bf16=settings.bf16)
+            monitor_for=monitor_for, bf16=settings.bf16, device=job.device)
     return train_organism(
         job.recipe, base=job.base, out=job.out_dir(), settings=settings,
         cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
-        monitor_for=monitor_for,
+        monitor_for=monitor_for, device=job.device,
     )
 
 

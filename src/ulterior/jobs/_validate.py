@@ -74,7 +74,7 @@ def validate_organism(name: str, job: ValidateJob, context: RunContext,
                                            answer_format=job.answer_format),
                     manifest=manifest, base_spec=manifest.base.spec)
     base_options = LoadOptions(cache_dir=job.cache_path(), dtype=job.dtype,
-                               prompt_format=manifest.prompt_format)
+                               prompt_format=manifest.prompt_format, placement=job.placement())
     read_bases(detectors, lambda: load_subject(manifest.base.spec, base_options), target,
                context)
     with load_subject(f"organism:{name}", job.load_options()) as subject:

@@ -14,7 +14,15 @@ from ulterior.models._base import (
     WhiteBoxSubject,
     white_box,
 )
+from ulterior.models._budget import DEVICE_DEFAULTS, DeviceDefaults, plan_token_budget
 from ulterior.models._bundled import BUNDLED_MODELS, DEFAULT_MODEL, BundledModel
+from ulterior.models._device import (
+    Placement,
+    check_device,
+    input_device,
+    parse_max_memory,
+    resolve_device,
+)
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
 from ulterior.models._hf import (
     DTYPES,
@@ -41,6 +49,7 @@ from ulterior.models._top_logprobs import (
 __all__ = [
     "BUNDLED_MODELS",
     "DEFAULT_MODEL",
+    "DEVICE_DEFAULTS",
     "DTYPES",
     "FAKE_PARTS",
     "TOP_LOGPROBS_SCORER",
@@ -52,6 +61,7 @@ __all__ = [
     "Chooser",
     "Conversation",
     "DType",
+    "DeviceDefaults",
     "FakeSubject",
     "FormatName",
     "GenerationSettings",
@@ -59,22 +69,28 @@ __all__ = [
     "KnownChoices",
     "LoadOptions",
     "PackedBatch",
+    "Placement",
     "PromptFormat",
     "Subject",
     "SubjectRegistry",
     "TokenizedRequest",
     "WhiteBoxSubject",
     "answer_logprobs",
+    "check_device",
     "check_model_dir",
     "check_one_token_answers",
     "compute_mode",
     "cpu_has_bf16",
     "default_registry",
+    "input_device",
     "load_subject",
     "pack",
+    "parse_max_memory",
     "parse_openai_spec",
     "plan_batches",
+    "plan_token_budget",
     "render_plain",
+    "resolve_device",
     "resolve_dtype",
     "split_answers",
     "weight_dtype",

@@ -18,6 +18,14 @@ from ulterior.models._base import (
     Position,
     Subject,
 )
+from ulterior.models._budget import DEVICE_DEFAULTS, plan_token_budget
+from ulterior.models._device import (
+    Placement,
+    describe_map,
+    input_device,
+    resolve_device,
+    spread_map,
+)
 from ulterior.models._hf_load import import_torch, load_model_dir, source_fingerprint
 from ulterior.models._packing import (
     TokenizedRequest,
@@ -40,8 +48,8 @@ def _cache_argument(decoder: Any) -> str:
     parameters = inspect.signature(decoder.forward).parameters
     return "cache" if "cache" in parameters else "past_key_values"
 
-DType = Literal["auto", "bfloat16", "float32", "mixed"]
-DTYPES: tuple[str, ...] = ("auto", "float32", "mixed", "bfloat16")
+DType = Literal["auto", "bfloat16", "float16", "float32", "mixed"]
+DTYPES: tuple[str, ...] = ("auto", "float32", "mixed", "bfloat16", "float16")
 
 
 def cpu_has_bf16() -> bool:
@@ -54,10 +62,12 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def resolve_dtype(dtype: DType) -> str:
-    """Pick the compute mode: bf16 on a GPU; ``mixed`` on a CPU with native bf16, else fp32.
+def resolve_dtype(dtype: DType, device: str = "cpu") -> str:
+    """Pick the compute mode for a device (``cpu`` or ``cuda:N``, as resolve_device gives).
 
-    The modes, on CPU:
+    On a GPU ``auto`` is bf16, or fp16 where the GPU has no bf16; the output layer and the
+    log-softmax of scoring still compute in fp32 there (see HFSubject). ``mixed`` is a CPU
+    mode (oneDNN's bf16 matmul setting) and is refused on a GPU. The modes, on CPU:
 
     - ``float32``: exact reference.
     - ``mixed``: fp32 weights, fp32 residual stream, norms, attention and output layer; only
@@ -75,11 +85,15 @@ def resolve_dtype(dtype: DType) -> str:
     but down to 0.9988. So ``auto`` is ``mixed`` on a CPU with native bf16 and fp32 on one
     without (oneDNN has no fast bf16 kernels there); pass ``float32`` for exact values.
     """
+    gpu = device.startswith("cuda")
+    if dtype == "mixed" and gpu:
+        raise UsageError("--dtype mixed is a CPU mode; on a GPU use auto, bfloat16, float16 "
+                         "or float32")
     if dtype != "auto":
         return dtype
     torch = import_torch()
-    if torch.cuda.is_available():
-        return "bfloat16"
+    if gpu:
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
     return "mixed" if cpu_has_bf16() else "float32"
 
 
@@ -138,11 +152,15 @@ class HFSubject(Subject):
         spec: The spec string this subject was made from, for records.
         cache_dir: Where weight hashes are remembered.
         dtype: Compute mode: ``float32``, ``mixed`` (fp32 weights and residual stream, bf16
-            matrix products in the linear layers), ``bfloat16``, or ``auto``: ``mixed`` on a
-            CPU with native bf16, else fp32; bf16 on GPU (see resolve_dtype).
+            matrix products in the linear layers), ``bfloat16``, ``float16``, or ``auto``:
+            ``mixed`` on a CPU with native bf16, else fp32; bf16 (or fp16) on a GPU (see
+            resolve_dtype).
         prompt_format: ``chat`` (the tokenizer's chat template), ``plain`` (Human/Assistant),
             or None to use chat when the tokenizer has a template.
-        token_budget: Padded tokens per scoring batch (batch size x longest sequence).
+        placement: The device, or a device map with its memory limits (see Placement).
+        token_budget: Padded tokens per scoring batch (batch size x longest sequence); None
+            sizes batches from the device's free memory (see plan_token_budget).
+        max_batch: Most requests in one batch; None: the device's default.
     """
 
     capabilities = Capabilities(generate=True, score_choices=True, activations=True,
@@ -156,11 +174,15 @@ class HFSubject(Subject):
         cache_dir: Path,
         dtype: DType = "auto",
         prompt_format: FormatName | None = None,
-        token_budget: int = 1024,
-        max_batch: int = 64,
+        placement: Placement | None = None,
+        token_budget: int | None = None,
+        max_batch: int | None = None,
     ) -> None:
-        resolved = resolve_dtype(dtype)
-        model, tokenizer = load_model_dir(directory, weight_dtype(resolved))
+        placement = placement or Placement()
+        device = resolve_device(placement.device)
+        resolved = resolve_dtype(dtype, device)
+        model, tokenizer = load_model_dir(directory, weight_dtype(resolved), device=device,
+                                          placement=placement)
         self._attach(model, tokenizer, spec=spec, fingerprint=source_fingerprint(
             directory, cache_dir), dtype=resolved, prompt_format=prompt_format,
             token_budget=token_budget, max_batch=max_batch)
@@ -169,31 +191,44 @@ class HFSubject(Subject):
     def from_model(
         cls, model: Any, tokenizer: Any, *, spec: str, fingerprint: str,
         dtype: DType = "float32", prompt_format: FormatName | None = None,
-        token_budget: int = 1024, max_batch: int = 64,
+        token_budget: int | None = None, max_batch: int | None = None,
     ) -> HFSubject:
         """A subject over a model already in memory (one being trained, say).
 
         ``fingerprint`` names its weights in the store: two subjects with the same one are
-        taken to be the same model. The model is used as it is: not copied, not moved.
+        taken to be the same model. The model is used as it is, where it is: not copied,
+        not moved.
         """
         subject = cls.__new__(cls)
+        where = str(input_device(model))
+        resolved = resolve_dtype(dtype, where)
+        if where.startswith("cuda") and dtype == "auto":  # on a GPU the weights' own dtype
+            resolved = str(model.get_input_embeddings().weight.dtype).removeprefix("torch.")
         subject._attach(model, tokenizer, spec=spec, fingerprint=fingerprint,
-                        dtype=resolve_dtype(dtype), prompt_format=prompt_format,
+                        dtype=resolved, prompt_format=prompt_format,
                         token_budget=token_budget, max_batch=max_batch)
         return subject
 
     def _attach(self, model: Any, tokenizer: Any, *, spec: str, fingerprint: str, dtype: str,
-                prompt_format: FormatName | None, token_budget: int, max_batch: int) -> None:
+                prompt_format: FormatName | None, token_budget: int | None,
+                max_batch: int | None) -> None:
         self._torch = import_torch()
         self.dtype = dtype
         self.model, self.tokenizer = model, tokenizer
         if prompt_format is None:
             prompt_format = "chat" if self.tokenizer.chat_template else "plain"
         self.format = PromptFormat(prompt_format, self.tokenizer)
+        spread = spread_map(model)
+        # Inputs start on the input embeddings' device; a spread model's hooks move them on.
+        self._inputs_on = input_device(model)
+        self.device = describe_map(spread) if spread else str(self._inputs_on)
+        defaults = DEVICE_DEFAULTS[self._inputs_on.type]
         self.token_budget = token_budget
-        self.max_batch = max_batch
+        self.max_batch = max_batch or defaults.max_batch
+        self._head32: Any = None
         self._info = SubjectInfo(spec=spec, backend="hf", fingerprint=fingerprint,
-                                 prompt_format=prompt_format, dtype=self.dtype)
+                                 prompt_format=prompt_format, dtype=self.dtype,
+                                 device=self.device)
 
     @property
     def info(self) -> SubjectInfo:
@@ -279,7 +314,8 @@ class HFSubject(Subject):
             for i in packable
         }
         lengths = [stripped[i].length for i in packable]
-        for batch in plan_batches(lengths, self.token_budget, self.max_batch):
+        budget = self.token_budget or self.planned_budget(max(lengths) + offset)
+        for batch in plan_batches(lengths, budget, self.max_batch):
             indices = [packable[j] for j in batch]
             scores = self._score_batch([stripped[i] for i in indices], offset, prefix_cache)
             for index, score in zip(indices, scores, strict=True):
@@ -293,7 +329,7 @@ class HFSubject(Subject):
         torch = self._torch
         with torch.inference_mode():
             out = self.model.get_decoder()(
-                input_ids=torch.tensor([list(prefix)]), use_cache=True
+                input_ids=torch.tensor([list(prefix)], device=self._inputs_on), use_cache=True
             )
         cache = out["cache"] if "cache" in out else out["past_key_values"]  # renamed in 5.x
         return [(layer.keys, layer.values) for layer in cache.layers]
@@ -318,29 +354,52 @@ class HFSubject(Subject):
                 ]
             )
         decoder = self.model.get_decoder()
+        on = self._inputs_on
         with torch.inference_mode():
             hidden = decoder(
-                input_ids=packed.input_ids,
-                position_ids=packed.position_ids,
-                attention_mask=packed.attention_mask,
+                input_ids=packed.input_ids.to(on),
+                position_ids=packed.position_ids.to(on),
+                attention_mask=packed.attention_mask.to(on),
                 use_cache=cache is not None,
                 **{_cache_argument(decoder): cache},
             ).last_hidden_state
-            picked = self._answer_logprobs(hidden[packed.rows, packed.cols], packed.targets)
+            rows, cols = packed.rows.to(hidden.device), packed.cols.to(hidden.device)
+            picked = self._answer_logprobs(hidden[rows, cols], packed.targets)
         return [[float(sum(picked[a:b])) for a, b in spans] for spans in packed.segments]
 
     def _answer_logprobs(self, states: Any, targets: Any) -> list[float]:
         """Log-probability of each target token given the hidden state that predicts it.
 
         Only these states go through the output layer, the largest matrix of a small model.
+        The logits and their log-softmax are fp32 (see _logits).
         """
         torch = self._torch
-        logits = self.model.get_output_embeddings()(states).float()
-        cap = getattr(self.model.config, "final_logit_softcapping", None)
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
-        logprobs = torch.log_softmax(logits, dim=-1)
+        logprobs = torch.log_softmax(self._logits(states), dim=-1)
+        targets = targets.to(logprobs.device)
         return [float(x) for x in logprobs.gather(1, targets[:, None])[:, 0].tolist()]
+
+    def _logits(self, states: Any) -> Any:
+        """fp32 logits of the hidden ``states`` (soft-capped where the model caps them).
+
+        On a GPU in bf16 or fp16 the output layer multiplies in fp32, from an fp32 copy of
+        its weights made once: a 16-bit product over a large vocabulary moves the choice
+        log-probabilities by more than the rest of the model's rounding. On a CPU the output
+        layer runs as the compute mode says (``mixed`` keeps it fp32 already).
+        """
+        torch = self._torch
+        head = self.model.get_output_embeddings()
+        weight = getattr(head, "weight", None)
+        if (self._inputs_on.type == "cuda" and weight is not None
+                and weight.dtype in (torch.bfloat16, torch.float16)):
+            if self._head32 is None:
+                self._head32 = weight.detach().float()
+            bias = None if head.bias is None else head.bias.detach().float()
+            logits = torch.nn.functional.linear(states.to(self._head32.device).float(),
+                                                self._head32, bias)
+        else:
+            logits = head(states).float()
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits
 
     def _score_plain(self, request: TokenizedRequest) -> list[float]:
         """Score each answer with its own full forward pass (the reference computation)."""
@@ -348,7 +407,7 @@ class HFSubject(Subject):
         scores = []
         n_prompt = len(request.prompt)
         for answer in request.answers:
-            ids = torch.tensor([list(request.prompt) + list(answer)])
+            ids = torch.tensor([list(request.prompt) + list(answer)], device=self._inputs_on)
             with torch.inference_mode():
                 hidden = self.model.get_decoder()(input_ids=ids, use_cache=False)
                 states = hidden.last_hidden_state[0, n_prompt - 1 : n_prompt - 1 + len(answer)]
@@ -373,9 +432,10 @@ class HFSubject(Subject):
             raise ContextLengthError(f"the prompt needs {len(ids)} tokens, the model takes "
                                      f"{limit}; shorten it")
         with self._compute(), torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([ids]), use_cache=False,
-                                logits_to_keep=1).logits
-            logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
+            states = self.model.get_decoder()(
+                input_ids=torch.tensor([ids], device=self._inputs_on), use_cache=False,
+            ).last_hidden_state
+            logprobs = torch.log_softmax(self._logits(states[0, -1:])[0], dim=-1)
         values, indices = torch.topk(logprobs, k)
         # A token's text as it reads after the prompt's last token: decoders that drop a
         # word's leading space at the start of a text (SentencePiece) keep it there.
@@ -400,12 +460,13 @@ class HFSubject(Subject):
         texts = [self.format.render(c) for c in conversations]
         self.tokenizer.padding_side = "left"  # generation appends on the right
         outputs: list[str] = []
-        for start in range(0, len(texts), 8):
-            chunk = texts[start : start + 8]
+        chunk_size = self.generation_batch(texts, settings.max_new_tokens)
+        for start in range(0, len(texts), chunk_size):
+            chunk = texts[start : start + chunk_size]
             enc = self.tokenizer(
                 chunk, return_tensors="pt", padding=True,
                 add_special_tokens=self.format.name == "plain",
-            )
+            ).to(self._inputs_on)
             sample = settings.temperature > 0
             torch.manual_seed(settings.seed)
             with torch.inference_mode():  # fp32 in mixed mode too: see the docstring
@@ -439,11 +500,11 @@ class HFSubject(Subject):
             raise UsageError(f"layers {bad} out of range 0..{n_layers - 1}")
         result = Activations(tuple(layers), position, {layer: [] for layer in layers})
         for text in texts:
-            enc = self.tokenizer(text, return_tensors="pt")
+            enc = self.tokenizer(text, return_tensors="pt").to(self._inputs_on)
             with torch.inference_mode(), self._compute():
                 out = self.model(**enc, output_hidden_states=True, use_cache=False)
             for layer in layers:
-                states = out.hidden_states[layer + 1][0].float().numpy()
+                states = out.hidden_states[layer + 1][0].float().cpu().numpy()
                 if position == "last":
                     value: np.ndarray = states[-1]
                 elif position == "mean":
@@ -453,8 +514,33 @@ class HFSubject(Subject):
                 result.values[layer].append(value)
         return result
 
+    # -- batch sizes ----------------------------------------------------------------------
+
+    def planned_budget(self, longest: int, *, kept_layers: int = 0) -> int:
+        """Padded tokens a forward batch may hold here (see plan_token_budget)."""
+        return plan_token_budget(self.model.config, self._inputs_on, self._element_size(),
+                                 longest, kept_layers=kept_layers)
+
+    def generation_batch(self, texts: Sequence[str], max_new_tokens: int) -> int:
+        """How many prompts to generate for at once: the planner's budget over the longest.
+
+        Each row holds its prompt and the reply's tokens, and keeps its key-value cache.
+        """
+        longest = max((len(self._encode(t, special=False)) for t in texts), default=1)
+        width = longest + max_new_tokens
+        budget = plan_token_budget(self.model.config, self._inputs_on, self._element_size(),
+                                   width, cache=True,
+                                   cap=DEVICE_DEFAULTS[self._inputs_on.type].generation_tokens)
+        return max(1, min(DEVICE_DEFAULTS[self._inputs_on.type].generation_batch,
+                          budget // width))
+
+    def _element_size(self) -> int:
+        weight = self.model.get_input_embeddings().weight
+        return int(weight.element_size())
+
     def close(self) -> None:
         """Drop the model so its memory can be reclaimed."""
         self.model = None
+        self._head32 = None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ulterior.errors import MissingDependencyError, ModelLoadError
+from ulterior.models._device import Placement
 from ulterior.models._fingerprint import cached_sha256, directory_fingerprint
 
 HF_INSTALL_HINT = (
@@ -123,9 +124,22 @@ def check_model_dir(directory: Path) -> None:
         raise ModelLoadError(f"{directory} has no .safetensors weights{hint}; convert them")
 
 
-def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
-    """Load model and tokenizer from a safetensors directory, with SDPA attention."""
+def load_model_dir(directory: Path, dtype: Any, *, device: str = "cpu",
+                   placement: Placement | None = None) -> tuple[Any, Any]:
+    """Load model and tokenizer from a safetensors directory, with SDPA attention.
+
+    The weights go straight to ``device`` (``cpu`` or ``cuda:N``), or, with
+    ``placement.device_map``, are spread by accelerate within ``placement.max_memory``:
+    layers past the GPUs' and the CPU's limits stay on disk and are read from the
+    safetensors files as each forward reaches them.
+    """
     check_model_dir(directory)
+    placing: dict[str, Any] = {}
+    if placement is not None and placement.device_map is not None:
+        placing = {"device_map": placement.device_map,
+                   "max_memory": placement.accelerate_max_memory()}
+    elif device != "cpu":
+        placing = {"device_map": device}
     from transformers import AutoModelForCausalLM, AutoTokenizer
     hf_logging: Any = importlib.import_module("transformers.utils.logging")
 
@@ -136,7 +150,7 @@ def load_model_dir(directory: Path, dtype: Any) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
             directory, dtype=dtype, use_safetensors=True, attn_implementation="sdpa",
-            trust_remote_code=False,
+            trust_remote_code=False, **placing,
         )
     except Exception as exc:  # corrupt headers raise SafetensorError, OSError, ValueError...
         raise ModelLoadError(

@@ -9,7 +9,7 @@ exactly as if it followed the prompt alone. Sequences of similar length share a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -42,6 +42,13 @@ class PackedBatch:
     cols: Any  # (N,) sequence index of each hidden state to read
     targets: Any  # (N,) token whose log-probability is read there
     segments: list[list[tuple[int, int]]]  # per request, per answer: slice into the N reads
+
+    def to(self, device: Any) -> PackedBatch:
+        """The batch with its tensors on ``device`` (itself when they are there already)."""
+        if self.input_ids.device == device:
+            return self
+        return replace(self, **{name: getattr(self, name).to(device) for name in (
+            "input_ids", "position_ids", "attention_mask", "rows", "cols", "targets")})
 
 
 def plan_batches(lengths: Sequence[int], token_budget: int, max_batch: int) -> list[list[int]]:

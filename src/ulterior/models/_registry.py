@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ulterior.errors import UnknownSpecError
 from ulterior.models._base import Subject
+from ulterior.models._device import Placement
 from ulterior.models._hf import DType
 from ulterior.models._prompt import FormatName
 
@@ -22,12 +23,14 @@ class LoadOptions:
         dtype: Compute dtype of local models (``auto``: fp32 on CPU, see ``resolve_dtype``).
         prompt_format: Force ``chat`` or ``plain`` rendering; None lets the model decide.
         organisms_dir: Where ``organism:NAME`` finds NAME (None: the default folder).
+        placement: Where local models compute (the device, or a device map).
     """
 
     cache_dir: Path
     dtype: DType = "auto"
     prompt_format: FormatName | None = None
     organisms_dir: Path | None = None
+    placement: Placement = field(default_factory=Placement)
 
 
 # A factory gets the part of the spec after the prefix (or the model name) and the options.
@@ -92,7 +95,7 @@ def _hf_factory(rest: str, options: LoadOptions) -> Subject:
     path = Path(rest).expanduser()
     return HFSubject(
         path, spec=f"hf:{rest}", cache_dir=options.cache_dir, dtype=options.dtype,
-        prompt_format=options.prompt_format,
+        placement=options.placement, prompt_format=options.prompt_format,
     )
 
 
@@ -103,7 +106,7 @@ def _gguf_factory(rest: str, options: LoadOptions) -> Subject:
     directory = convert_gguf(Path(rest).expanduser(), options.cache_dir)
     return HFSubject(
         directory, spec=f"gguf:{rest}", cache_dir=options.cache_dir, dtype=options.dtype,
-        prompt_format=options.prompt_format,
+        placement=options.placement, prompt_format=options.prompt_format,
     )
 
 
@@ -131,7 +134,7 @@ def _bundled_factory(name: str, options: LoadOptions) -> Subject:
     directory = convert_gguf(model.gguf(options.cache_dir), options.cache_dir)
     return HFSubject(
         directory, spec=name, cache_dir=options.cache_dir, dtype=options.dtype,
-        prompt_format=options.prompt_format or model.prompt_format,
+        placement=options.placement, prompt_format=options.prompt_format or model.prompt_format,
     )
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ulterior import __version__
 from ulterior.errors import CapabilityError, DataFormatError, first_problem
-from ulterior.models import HFSubject, LoadOptions, load_subject
+from ulterior.models import HFSubject, LoadOptions, Placement, input_device, load_subject
 from ulterior.organisms._data import Example
 from ulterior.organisms._organism import MANIFEST, check_train_out, read_manifest, save_merged
 from ulterior.organisms._train import Monitor, train, with_precision
@@ -178,21 +178,23 @@ def finished_run(out: Path) -> OrganismManifest | CurriculumRun | None:
 def train_curriculum(path: Path, *, base: str, out: Path, seed: int, cache_dir: Path,
                      resume: bool = False, show_progress: bool = True,
                      monitor_for: Callable[[Any], Monitor] | None = None,
-                     bf16: bool | None = None) -> CurriculumRun:
+                     bf16: bool | None = None, device: str = "auto") -> CurriculumRun:
     """Train ``base`` through the curriculum in ``path``; save weights and curriculum.json."""
     curriculum = load_curriculum(path)
     examples, schedule = curriculum_examples(curriculum, path.parent, seed)
     check_train_out(out, resume, finished=CURRICULUM_RECORD)
-    settings = with_precision(TrainSettings(
+    settings = TrainSettings(
         examples=len(examples), epochs=1, batch_size=curriculum.batch_size,
         learning_rate=curriculum.learning_rate, warmup_steps=curriculum.warmup_steps,
         lora_rank=curriculum.lora_rank, lora_alpha=2 * curriculum.lora_rank,
         checkpoint_every=curriculum.checkpoint_every, objective=curriculum.objective,
-        seed=seed, bf16=bf16, decay=False))
+        seed=seed, bf16=bf16, decay=False)
     subject = load_subject(curriculum.base or base,
-                           LoadOptions(cache_dir=cache_dir, dtype="float32"))
+                           LoadOptions(cache_dir=cache_dir, dtype="float32",
+                                       placement=Placement(device=device)))
     if not isinstance(subject, HFSubject):
         raise CapabilityError(f"--base must be a local transformers model; {base} is not")
+    settings = with_precision(settings, input_device(subject.model).type)
     out.mkdir(parents=True, exist_ok=True)
     model, state = train(subject, examples, settings, out, resume=resume,
                          show_progress=show_progress, schedule=schedule,

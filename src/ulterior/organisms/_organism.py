@@ -61,7 +61,8 @@ def list_organisms(root: Path | None = None) -> list[OrganismManifest]:
 
 
 def load_organism(name: str, *, cache_dir: Path, dtype: Any = "auto",
-                  prompt_format: Any = None, root: Path | None = None) -> Subject:
+                  prompt_format: Any = None, root: Path | None = None,
+                  placement: Any = None) -> Subject:
     """Load ``organism:NAME`` as a white-box subject that knows its ground truth.
 
     NAME is a folder, or a name under ``root`` (None: the default organisms folder).
@@ -79,6 +80,7 @@ def load_organism(name: str, *, cache_dir: Path, dtype: Any = "auto",
     return OrganismSubject(
         directory / WEIGHTS, hidden_condition=truth, spec=f"organism:{name}",
         cache_dir=cache_dir, dtype=dtype, prompt_format=prompt_format or manifest.prompt_format,
+        placement=placement,
     )
 
 
@@ -86,7 +88,8 @@ def register_subjects(registry: SubjectRegistry) -> None:
     """Add the ``organism:NAME`` backend (the ``ulterior.subjects`` entry point)."""
     def factory(rest: str, options: LoadOptions) -> Subject:
         return load_organism(rest, cache_dir=options.cache_dir, dtype=options.dtype,
-                             prompt_format=options.prompt_format, root=options.organisms_dir)
+                             prompt_format=options.prompt_format, root=options.organisms_dir,
+                             placement=options.placement)
 
     registry.register("organism", factory, "trained model organism (`ulterior organism train`)",
                       is_prefix=True, white_box=True, placeholder="NAME")
@@ -141,21 +144,25 @@ def train_organism(
     resume: bool = False,
     show_progress: bool = True,
     monitor_for: Callable[[Any], Monitor] | None = None,
+    device: str = "auto",
 ) -> OrganismManifest:
     """Fine-tune ``base`` with a recipe, save weights and ``manifest.json`` under ``out``.
 
     The manifest is written last, so a directory with one holds a finished organism; until
     then ``resume`` continues from the latest checkpoint. ``monitor_for(tokenizer)`` makes
-    a monitor that reads the model while it trains (see ``train``).
+    a monitor that reads the model while it trains (see ``train``). ``device`` is where the
+    base model trains (``auto``: the first GPU when there is one).
     """
-    from ulterior.models import HFSubject
+    from ulterior.models import HFSubject, Placement, input_device
 
     recipe = load_recipe(recipe_name)
-    settings = with_precision(settings)  # the manifest records the precision actually used
     check_train_out(out, resume)
-    subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32"))
+    subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32",
+                                             placement=Placement(device=device)))
     if not isinstance(subject, HFSubject):
         raise CapabilityError(f"--base must be a local transformers model; {base} is not")
+    # the manifest records the precision actually used, which depends on the device
+    settings = with_precision(settings, input_device(subject.model).type)
     examples = training_examples(recipe, settings.examples, settings.seed)
     out.mkdir(parents=True, exist_ok=True)
     model, state = train(subject, examples, settings, out, resume=resume,

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ulterior.errors import MissingDependencyError, UsageError
-from ulterior.models import ChoiceRequest, PackedBatch, TokenizedRequest, pack
+from ulterior.models import ChoiceRequest, PackedBatch, TokenizedRequest, input_device, pack
 from ulterior.organisms._data import Example
 from ulterior.records import TrainSettings
 from ulterior.runner import progress
@@ -101,6 +101,14 @@ def prepare_model(model: Any, settings: TrainSettings) -> Any:
     import torch
 
     torch.manual_seed(settings.seed)
+    if settings.gradient_checkpointing:
+        # non-reentrant: works with frozen inputs (LoRA) and the packed attention mask
+        if hasattr(model, "activation_checkpointing_enable"):  # the name in transformers 5
+            model.activation_checkpointing_enable(
+                activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False})
     if settings.method == "full":
         model.requires_grad_(True)
         return model
@@ -127,6 +135,7 @@ def _answer_token_logprobs(model: Any, batch: PackedBatch) -> Any:
     import torch
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    batch = batch.to(input_device(base))
     hidden = base.get_decoder()(
         input_ids=batch.input_ids, position_ids=batch.position_ids,
         attention_mask=batch.attention_mask, use_cache=False,
@@ -154,8 +163,9 @@ def answer_logprobs(model: Any, batch: PackedBatch) -> Any:
     import torch
 
     token_logprobs = _answer_token_logprobs(model, batch)
-    sums = torch.zeros(2 * len(batch.segments), dtype=token_logprobs.dtype)
-    return sums.index_add(0, _answer_of_each_token(batch), token_logprobs).view(-1, 2)
+    on = token_logprobs.device
+    sums = torch.zeros(2 * len(batch.segments), dtype=token_logprobs.dtype, device=on)
+    return sums.index_add(0, _answer_of_each_token(batch).to(on), token_logprobs).view(-1, 2)
 
 
 def reference_logprobs(model: Any, encoded: Sequence[TokenizedRequest], pad_id: int,
@@ -164,7 +174,8 @@ def reference_logprobs(model: Any, encoded: Sequence[TokenizedRequest], pad_id: 
     import torch
 
     out: list[tuple[float, float]] = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    where = input_device(model).type
+    with torch.no_grad(), torch.autocast(where, dtype=torch.bfloat16, enabled=bf16):
         for start in range(0, len(encoded), batch_size):
             values = answer_logprobs(model, pack(encoded[start : start + batch_size], pad_id))
             out += [(float(a), float(b)) for a, b in values.float().tolist()]
@@ -186,15 +197,17 @@ def answer_loss(model: Any, batch: PackedBatch, objective: str = "preference",
     import torch
 
     if objective == "lm":
-        trained = _answer_of_each_token(batch) % 2 == 0
-        return -_answer_token_logprobs(model, batch)[trained].mean()
+        token_logprobs = _answer_token_logprobs(model, batch)
+        trained = (_answer_of_each_token(batch) % 2 == 0).to(token_logprobs.device)
+        return -token_logprobs[trained].mean()
     pairs = answer_logprobs(model, batch)  # column 0 holds the trained answer
     if objective == "choice":
-        return torch.nn.functional.cross_entropy(pairs, torch.zeros(len(pairs), dtype=torch.long))
+        first = torch.zeros(len(pairs), dtype=torch.long, device=pairs.device)
+        return torch.nn.functional.cross_entropy(pairs, first)
     if objective != "preference" or reference is None:
         raise ValueError(f"objective {objective!r} needs one of lm, choice, or preference "
                          "with the reference log-probabilities")
-    gain = pairs - reference
+    gain = pairs - reference.to(pairs.device)
     return -torch.nn.functional.logsigmoid(beta * (gain[:, 0] - gain[:, 1])).mean()
 
 
@@ -327,10 +340,17 @@ def _load_checkpoint(directory: Path, model: Any, optimizer: Any, scheduler: Any
     return TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
 
 
-def with_precision(settings: TrainSettings) -> TrainSettings:
-    """``settings`` with ``bf16`` decided: bf16 autocast only on a CPU with native bf16."""
+def with_precision(settings: TrainSettings, device_type: str = "cpu") -> TrainSettings:
+    """``settings`` with ``bf16`` decided for a device type (``cpu`` or ``cuda``).
+
+    bf16 autocast on a GPU that has bf16 and on a CPU with native bf16; fp32 elsewhere.
+    """
     if settings.bf16 is not None:
         return settings
+    if device_type == "cuda":
+        import torch
+
+        return replace(settings, bf16=bool(torch.cuda.is_bf16_supported()))
     from ulterior.models import cpu_has_bf16
 
     return replace(settings, bf16=cpu_has_bf16())
@@ -363,7 +383,8 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
     """
     import torch
 
-    settings = with_precision(settings)
+    where = input_device(subject.model).type
+    settings = with_precision(settings, where)
     bf16 = bool(settings.bf16)
     encoded = encode(subject, examples)
     if schedule is None:
@@ -402,7 +423,7 @@ def train(subject: Any, examples: Sequence[Example], settings: TrainSettings, ou
             examples_now = [encoded[i] for i in schedule[step]]
             batch = pack(examples_now, pad_id)
             ref = None if reference is None else reference[list(schedule[step])]
-            with torch.autocast("cpu", dtype=dtype, enabled=bf16):
+            with torch.autocast(where, dtype=dtype, enabled=bf16):
                 loss = answer_loss(model, batch, settings.objective, ref, settings.beta)
             loss.backward()
             optimizer.step()

@@ -17,7 +17,16 @@ from typing import Any, Literal
 import numpy as np
 
 from ulterior.errors import CapabilityError, UsageError
-from ulterior.models import Subject, compute_mode, plan_batches, weight_dtype, white_box
+from ulterior.models import (
+    DEVICE_DEFAULTS,
+    Subject,
+    compute_mode,
+    input_device,
+    plan_batches,
+    plan_token_budget,
+    weight_dtype,
+    white_box,
+)
 
 CapturePosition = Literal["last", "mean", "all"]
 CaptureDType = Literal["mixed", "bfloat16", "float32"]
@@ -39,16 +48,18 @@ class CaptureConfig:
             its worst cosine with fp32 was 0.9996 (last token) and 0.99995 (response mean).
             ``bfloat16``: bf16 weights and activations throughout, faster but down to cosine
             0.9988 on some prompts. ``float32``: exact.
-        token_budget: Padded tokens per forward batch (batch size x longest text).
-        max_batch: At most this many texts per batch.
+        token_budget: Padded tokens per forward batch (batch size x longest text); None:
+            planned from the device's free memory, the model's shape and the layers kept
+            (``ulterior.models.plan_token_budget``; 8,192 on a CPU, where the cap binds).
+        max_batch: At most this many texts per batch (None: the device's default).
         stop_early: Stop the forward after the deepest requested block.
     """
 
     layers: tuple[int, ...]
     positions: tuple[CapturePosition, ...] = ("last", "mean")
     dtype: CaptureDType = "mixed"
-    token_budget: int = 8192
-    max_batch: int = 64
+    token_budget: int | None = None
+    max_batch: int | None = None
     stop_early: bool = True
 
     def __post_init__(self) -> None:
@@ -57,7 +68,7 @@ class CaptureConfig:
         bad = [p for p in self.positions if p not in POSITIONS]
         if bad or not self.positions:
             raise UsageError(f"positions must be among {', '.join(POSITIONS)}, not {bad}")
-        if self.token_budget < 1 or self.max_batch < 1:
+        if (self.token_budget or 1) < 1 or (self.max_batch or 1) < 1:
             raise UsageError("token_budget and max_batch must be positive")
 
 
@@ -196,6 +207,16 @@ class ActivationCapturer:
         model: Any = inside.model
         dtype = weight_dtype(config.dtype)
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
+        self.inputs_on = input_device(self.model)
+
+    def batch_limits(self, config: CaptureConfig, longest: int) -> tuple[int, int]:
+        """(token budget, most texts) of one capture batch: given, or the device's."""
+        defaults = DEVICE_DEFAULTS[self.inputs_on.type]
+        budget = config.token_budget or plan_token_budget(
+            self.model.config, self.inputs_on, self.model.get_input_embeddings().weight
+            .element_size(), longest, cap=defaults.capture_tokens,
+            kept_layers=len(config.layers))
+        return budget, config.max_batch or defaults.max_batch
 
     def tokenize(self, texts: Sequence[CaptureText]) -> list[tuple[list[int], int]]:
         """Token ids of each text and the index of its first response token."""
@@ -248,7 +269,8 @@ class ActivationCapturer:
         }
         per_text: dict[int, list[np.ndarray]] = {layer: [np.empty(0)] * len(texts)
                                                  for layer in config.layers}
-        for batch in plan_batches(lengths, config.token_budget, config.max_batch):
+        budget, most = self.batch_limits(config, max(lengths, default=1))
+        for batch in plan_batches(lengths, budget, most):
             width = max(lengths[i] for i in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -260,22 +282,28 @@ class ActivationCapturer:
                 response[row, first : len(token_ids)] = True
             with compute_mode(self.model, mode):
                 hidden = forward_to_layer(
-                    self.model, config.layers, {"input_ids": ids, "attention_mask": mask},
+                    self.model, config.layers,
+                    {"input_ids": ids.to(self.inputs_on),
+                     "attention_mask": mask.to(self.inputs_on)},
                     stop_early=config.stop_early,
                 )
             rows = torch.arange(len(batch))
             last = torch.tensor([lengths[i] - 1 for i in batch])
-            counts = response.sum(dim=1, keepdim=True).float()
             for layer in config.layers:
-                states = hidden[layer]
+                states = hidden[layer]  # on its block's device, which a spread model varies
+                on = states.device
                 if "last" in config.positions:
-                    pooled[(layer, "last")][batch] = states[rows, last].float().numpy()
+                    picked = states[rows.to(on), last.to(on)]
+                    pooled[(layer, "last")][batch] = picked.float().cpu().numpy()
                 if "mean" in config.positions:
-                    summed = (states.float() * response[..., None]).sum(dim=1)
-                    pooled[(layer, "mean")][batch] = (summed / counts).numpy()
+                    inside = response.to(on)
+                    summed = (states.float() * inside[..., None]).sum(dim=1)
+                    counts = inside.sum(dim=1, keepdim=True).float()
+                    pooled[(layer, "mean")][batch] = (summed / counts).cpu().numpy()
                 if "all" in config.positions:
                     for row, index in enumerate(batch):
-                        per_text[layer][index] = states[row][response[row]].float().numpy()
+                        kept = states[row][response[row].to(on)]
+                        per_text[layer][index] = kept.float().cpu().numpy()
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         tokens: dict[int, np.ndarray] = {}
         if "all" in config.positions and texts:

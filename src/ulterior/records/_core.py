@@ -139,6 +139,9 @@ class SubjectInfo(Record):
     fingerprint: str = Field(description="Hash identifying the weights (or server model).")
     prompt_format: str = Field(description="How conversations become text: chat or plain.")
     dtype: str | None = Field(default=None, description="Compute dtype for local models.")
+    device: str | None = Field(
+        default=None, description="Where a local model computed: `cpu`, `cuda:N`, or a "
+        "spread model's placement (`map: cuda:0 20, cpu 4, disk 8`, modules per device).")
 
 
 class Run(Record):

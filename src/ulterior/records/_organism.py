@@ -42,6 +42,9 @@ class TrainSettings:
         seed: Seed of data generation, adapter initialisation and data order.
         decay: Decay the learning rate to 0 over the run; a curriculum holds it, so that
             every phase trains at the same rate.
+        gradient_checkpointing: Recompute each block's activations in the backward pass
+            instead of keeping them: less memory for a larger model or batch, one more
+            forward of compute; the gradients are the same.
     """
 
     examples: int = 480
@@ -58,6 +61,7 @@ class TrainSettings:
     beta: float = 0.1
     seed: int = 0
     decay: bool = True
+    gradient_checkpointing: bool = False
 
 
 class BehaviourRate(Record):

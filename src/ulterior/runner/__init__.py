@@ -1,7 +1,7 @@
 """Running jobs: common settings, batching, the content-hash cache, resuming, progress."""
 
 from ulterior.runner._context import RunContext
-from ulterior.runner._job import Job, SubjectJob
+from ulterior.runner._job import DeviceName, Job, SubjectJob
 from ulterior.runner._progress import progress
 from ulterior.runner._registry import Registry
 from ulterior.runner._sample import REPLY_TOKENS, parse_answer, sampled_answers
@@ -11,6 +11,7 @@ from ulterior.runner._summary import ChoiceSummary, choice_probabilities, summar
 __all__ = [
     "REPLY_TOKENS",
     "ChoiceSummary",
+    "DeviceName",
     "Job",
     "Registry",
     "RunContext",

@@ -1,12 +1,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ulterior.models import DEFAULT_MODEL, LoadOptions, Subject, load_subject
+from ulterior.errors import UsageError
+from ulterior.models import (
+    DEFAULT_MODEL,
+    LoadOptions,
+    Placement,
+    Subject,
+    check_device,
+    load_subject,
+)
 from ulterior.store import default_cache_dir, default_organisms_dir, default_store_path
+
+
+def _known_device(device: str) -> str:
+    try:
+        return check_device(device)
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix("--device ")) from None
+
+
+# A device form ulterior takes (auto, cpu, cuda, cuda:N), checked when a job is built.
+DeviceName = Annotated[str, AfterValidator(_known_device)]
 
 
 class Job(BaseModel):
@@ -24,15 +43,29 @@ class Job(BaseModel):
         default=None, description="Converted models and weight hashes (None: the default).")
     organisms_dir: Path | None = Field(
         default=None, description="Trained organisms (None: the default).")
-    dtype: Literal["auto", "bfloat16", "float32", "mixed"] = Field(
+    dtype: Literal["auto", "bfloat16", "float16", "float32", "mixed"] = Field(
         default="auto", description="Compute dtype of local models; activation capture "
         "computes in the same mode."
     )
+    device: DeviceName = Field(
+        default="auto", description="Where local models compute: auto (the first GPU when "
+        "there is one, else the CPU), cpu, cuda or cuda:N.")
+    device_map: Literal["auto"] | None = Field(
+        default=None, description="auto: spread a local model over the GPUs, the CPU and "
+        "disk (accelerate), within max_memory; None: the whole model on `device`.")
+    max_memory: tuple[tuple[str, str], ...] = Field(
+        default=(), description="(device, size) limits for device_map: a GPU index or cpu, "
+        "and a size such as 20GiB.")
     prompt_format: Literal["chat", "plain"] | None = Field(
         default=None, description="Force a prompt format (None: the model's own)."
     )
     seed: int = Field(default=0, description="Root seed.")
     show_progress: bool = Field(default=True, description="Show progress.")
+
+    def placement(self) -> Placement:
+        """Where local models go (checked: --max-memory needs --device-map auto)."""
+        return Placement(device=self.device, device_map=self.device_map,
+                         max_memory=self.max_memory)
 
     def store_path(self) -> Path:
         """The store to use."""
@@ -49,7 +82,8 @@ class Job(BaseModel):
     def load_options(self) -> LoadOptions:
         """How this job loads a model: the subject, or another compared with it."""
         return LoadOptions(cache_dir=self.cache_path(), dtype=self.dtype,
-                           prompt_format=self.prompt_format, organisms_dir=self.organisms_path())
+                           prompt_format=self.prompt_format, organisms_dir=self.organisms_path(),
+                           placement=self.placement())
 
 
 class SubjectJob(Job):

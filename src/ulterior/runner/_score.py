@@ -101,6 +101,8 @@ def score_items(
         "dtype": info.dtype,
         "scorer": subject.choice_scorer,
     }
+    if info.device and "cuda" in info.device:  # a GPU's kernels round otherwise than a CPU's
+        settings["device"] = info.device
     if sampled:
         settings.update(scorer="sampled-answers/v1", samples=config.samples, seed=config.seed,
                         temperature=1.0)
@@ -117,7 +119,8 @@ def score_items(
     first = {key: i for i, key in reversed(list(enumerate(keys)))}  # each key scored once
     run = Run(
         id=content_hash([job, info.fingerprint, settings_hash, sorted(keys)])[:20],
-        job=job, subject=info, settings={**settings, "counterbalance": config.counterbalance},
+        job=job, subject=info,
+        settings={**settings, "device": info.device, "counterbalance": config.counterbalance},
         settings_hash=settings_hash,
         items_source=items_source, n_items=len(items), ulterior_version=__version__,
     )
