@@ -23,7 +23,7 @@ _CORPUS = [
 
 def build_tiny_llama(
     directory: Path, *, chat_template: bool = True, seed: int = 0, max_positions: int = 512,
-    layers: int = 2,
+    layers: int = 2, hidden: int = 32,
 ) -> Path:
     """Save a randomly initialised Llama (2 blocks by default) and a byte-level BPE tokenizer."""
     import torch
@@ -42,7 +42,7 @@ def build_tiny_llama(
         tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
         max_position_embeddings=max_positions, pad_token_id=0, bos_token_id=1, eos_token_id=2,
         tie_word_embeddings=False,

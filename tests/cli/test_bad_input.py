@@ -217,6 +217,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*AUDIT, "--device-map", "balanced"], "--device-map must be auto"),
     ([*AUDIT, "--device-map", "auto", "--max-memory", "cpu=lots"], "not a size"),
     (["validate", "--device", "tpu"], "--device must be"),
+    ([*AUDIT, "--load-in", "3bit"], "--load-in must be 8bit or 4bit"),
     (["track", "{dir}", "--max-memory", "gpu=1GiB"], "DEVICE=SIZE pairs"),
     ([*AUDIT, "--answer-format", "essay"], "--answer-format must be"),
     ([*AUDIT, "--suite", "nosuch"], "unknown suite 'nosuch'"),

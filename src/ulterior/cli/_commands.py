@@ -13,6 +13,7 @@ from ulterior.cli._common import (
     DTypeOption,
     ExecutorOption,
     FormatOption,
+    LoadInOption,
     MaxMemoryOption,
     ModelOption,
     RayAddressOption,
@@ -109,6 +110,7 @@ def score(
     device: DeviceOption = "auto",
     device_map: DeviceMapOption = None,
     max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
@@ -125,7 +127,7 @@ def score(
         "model": model, "items": items, "limit": limit, "counterbalance": counterbalance,
         "samples": samples,
         "store": store, "dtype": _dtype(dtype), "prompt_format": _format(prompt_format),
-        **placement_settings(device, device_map, max_memory),
+        **placement_settings(device, device_map, max_memory, load_in),
         "seed": seed, "resume": resume,
     })
     check_model(model)
@@ -224,6 +226,7 @@ def audit(
     device: DeviceOption = "auto",
     device_map: DeviceMapOption = None,
     max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     resume: ResumeOption = False,
@@ -247,7 +250,7 @@ def audit(
         "answer_format": _answer_format(answer_format, auto=True),
         "packs": _packs(pack or [], suite or []), "samples": samples,
         "base": base, "store": store, "dtype": _dtype(dtype),
-        **placement_settings(device, device_map, max_memory),
+        **placement_settings(device, device_map, max_memory, load_in),
         "prompt_format": _format(prompt_format), "seed": seed, "resume": resume,
     })
     if probe is not None and no_probe:

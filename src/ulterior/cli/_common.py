@@ -41,6 +41,11 @@ MaxMemoryOption = Annotated[
     str | None, typer.Option("--max-memory", help="Limits for --device-map auto: DEVICE=SIZE "
                              "pairs, a GPU index or cpu, e.g. 0=20GiB,cpu=30GiB")
 ]
+LoadInOption = Annotated[
+    str | None, typer.Option("--load-in", help="Quantized weights for a model that would not "
+                             "fit otherwise: 8bit or 4bit (bitsandbytes, ulterior's quantized "
+                             "extra)")
+]
 FormatOption = Annotated[
     str | None, typer.Option("--format", help="Force prompt format: chat or plain")
 ]
@@ -51,9 +56,9 @@ ResumeOption = Annotated[
 ]
 
 
-def placement_settings(device: str, device_map: str | None,
-                       max_memory: str | None) -> dict[str, Any]:
-    """The job settings of --device, --device-map and --max-memory, checked."""
+def placement_settings(device: str, device_map: str | None, max_memory: str | None,
+                       load_in: str | None = None) -> dict[str, Any]:
+    """The job settings of --device, --device-map, --max-memory and --load-in, checked."""
     from ulterior.models import Placement, check_device, parse_max_memory, resolve_device
 
     if check_device(device) not in ("auto", "cpu"):
@@ -61,8 +66,10 @@ def placement_settings(device: str, device_map: str | None,
     if device_map not in (None, "auto"):
         raise UsageError(f"--device-map must be auto, not '{device_map}'")
     pairs = parse_max_memory(max_memory) if max_memory is not None else ()
-    Placement(device=device, device_map="auto" if device_map else None, max_memory=pairs)
-    return {"device": device, "device_map": device_map, "max_memory": pairs}
+    Placement(device=device, device_map="auto" if device_map else None, max_memory=pairs,
+              load_in=load_in)  # type: ignore[arg-type]  # checked there
+    return {"device": device, "device_map": device_map, "max_memory": pairs,
+            "load_in": load_in}
 
 
 def _one_line(exc: ValidationError) -> str:

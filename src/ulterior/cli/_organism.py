@@ -12,6 +12,7 @@ from ulterior.cli._common import (
     DeviceOption,
     DTypeOption,
     ExecutorOption,
+    LoadInOption,
     MaxMemoryOption,
     RayAddressOption,
     ResumeOption,
@@ -225,6 +226,7 @@ def validate(
     device: DeviceOption = "auto",
     device_map: DeviceMapOption = None,
     max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     seed: SeedOption = 0,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
@@ -242,7 +244,7 @@ def validate(
                                "limit": limit, "answer_format": answer_format,
                                "skip": tuple(skip or ()), "store": store,
                                "dtype": dtype, "seed": seed,
-                               **placement_settings(device, device_map, max_memory)})
+                               **placement_settings(device, device_map, max_memory, load_in)})
     from ulterior.store import check_output_dir
 
     check_output_dir(out)

@@ -13,6 +13,7 @@ from ulterior.cli._common import (
     DTypeOption,
     ExecutorOption,
     FormatOption,
+    LoadInOption,
     MaxMemoryOption,
     RayAddressOption,
     SeedOption,
@@ -55,6 +56,7 @@ def track(
     device: DeviceOption = "auto",
     device_map: DeviceMapOption = None,
     max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     seed: SeedOption = 0,
     executor: ExecutorOption = "local",
@@ -78,7 +80,7 @@ def track(
         "min_effect": min_effect,
         "store": store,
         "dtype": dtype, "prompt_format": prompt_format, "seed": seed,
-        **placement_settings(device, device_map, max_memory),
+        **placement_settings(device, device_map, max_memory, load_in),
     })
     for path in paths:
         check_input_dir(path, "PATH")

@@ -30,16 +30,21 @@ class Placement:
             ``max_memory``; None puts the whole model on ``device``.
         max_memory: (device, size) pairs for ``device_map``: a GPU index or ``cpu``, and a
             size such as ``20GiB``. A device not named is given what it has.
+        load_in: ``8bit`` (LLM.int8) or ``4bit`` (NF4, bf16 compute) weights through
+            bitsandbytes, for a model that would not fit otherwise; None: full weights.
     """
 
     device: str = "auto"
     device_map: Literal["auto"] | None = None
     max_memory: tuple[tuple[str, str], ...] = ()
+    load_in: Literal["8bit", "4bit"] | None = None
 
     def __post_init__(self) -> None:
         check_device(self.device)
         if self.max_memory and self.device_map is None:
             raise UsageError("--max-memory limits --device-map auto; add --device-map auto")
+        if self.load_in not in (None, "8bit", "4bit"):
+            raise UsageError(f"--load-in must be 8bit or 4bit, not '{self.load_in}'")
 
     def accelerate_max_memory(self) -> dict[int | str, str] | None:
         """``max_memory`` as accelerate takes it (GPU indices as integers)."""

@@ -181,11 +181,13 @@ class HFSubject(Subject):
         placement = placement or Placement()
         device = resolve_device(placement.device)
         resolved = resolve_dtype(dtype, device)
+        if placement.load_in and resolved == "mixed":
+            resolved = "float32"  # the layers left unquantized; mixed rounds full linears only
         model, tokenizer = load_model_dir(directory, weight_dtype(resolved), device=device,
                                           placement=placement)
         self._attach(model, tokenizer, spec=spec, fingerprint=source_fingerprint(
             directory, cache_dir), dtype=resolved, prompt_format=prompt_format,
-            token_budget=token_budget, max_batch=max_batch)
+            token_budget=token_budget, max_batch=max_batch, quantization=placement.load_in)
 
     @classmethod
     def from_model(
@@ -211,7 +213,7 @@ class HFSubject(Subject):
 
     def _attach(self, model: Any, tokenizer: Any, *, spec: str, fingerprint: str, dtype: str,
                 prompt_format: FormatName | None, token_budget: int | None,
-                max_batch: int | None) -> None:
+                max_batch: int | None, quantization: str | None = None) -> None:
         self._torch = import_torch()
         self.dtype = dtype
         self.model, self.tokenizer = model, tokenizer
@@ -228,7 +230,7 @@ class HFSubject(Subject):
         self._head32: Any = None
         self._info = SubjectInfo(spec=spec, backend="hf", fingerprint=fingerprint,
                                  prompt_format=prompt_format, dtype=self.dtype,
-                                 device=self.device)
+                                 device=self.device, quantization=quantization)
 
     @property
     def info(self) -> SubjectInfo:

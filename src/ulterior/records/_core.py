@@ -142,6 +142,9 @@ class SubjectInfo(Record):
     device: str | None = Field(
         default=None, description="Where a local model computed: `cpu`, `cuda:N`, or a "
         "spread model's placement (`map: cuda:0 20, cpu 4, disk 8`, modules per device).")
+    quantization: str | None = Field(
+        default=None, description="Quantized weights of a local model (`8bit`, `4bit`, "
+        "through bitsandbytes); None: full weights.")
 
 
 class Run(Record):

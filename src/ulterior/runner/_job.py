@@ -56,6 +56,9 @@ class Job(BaseModel):
     max_memory: tuple[tuple[str, str], ...] = Field(
         default=(), description="(device, size) limits for device_map: a GPU index or cpu, "
         "and a size such as 20GiB.")
+    load_in: Literal["8bit", "4bit"] | None = Field(
+        default=None, description="Quantized weights for local models (bitsandbytes): 8bit "
+        "or 4bit; None: full weights.")
     prompt_format: Literal["chat", "plain"] | None = Field(
         default=None, description="Force a prompt format (None: the model's own)."
     )
@@ -65,7 +68,7 @@ class Job(BaseModel):
     def placement(self) -> Placement:
         """Where local models go (checked: --max-memory needs --device-map auto)."""
         return Placement(device=self.device, device_map=self.device_map,
-                         max_memory=self.max_memory)
+                         max_memory=self.max_memory, load_in=self.load_in)
 
     def store_path(self) -> Path:
         """The store to use."""

@@ -103,6 +103,8 @@ def score_items(
     }
     if info.device and "cuda" in info.device:  # a GPU's kernels round otherwise than a CPU's
         settings["device"] = info.device
+    if info.quantization:  # other weights, other answers
+        settings["quantization"] = info.quantization
     if sampled:
         settings.update(scorer="sampled-answers/v1", samples=config.samples, seed=config.seed,
                         temperature=1.0)
