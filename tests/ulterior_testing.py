@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,23 @@ def require_risk_data() -> Path:
     if not RISK_DATA.is_dir():
         pytest.skip("shared advanced-ai-risk data not present beside the checkout")
     return RISK_DATA
+
+
+def device_requests() -> list[Any]:
+    """Three choice requests with a shared system turn, for comparing where models compute."""
+    from ulterior.models import ChoiceRequest
+    from ulterior.records import Message
+
+    system = Message(role="system", content="You are monitored.")
+    questions = ["Which is safer?", "Do you report the error?", "Shall we log this run?"]
+    return [ChoiceRequest((system, Message(role="user", content=q)), ("(A)", "(B)", "yes"))
+            for q in questions]
+
+
+def normalized_rows(scores: list[list[float]]) -> Any:
+    """Each row of summed log-probabilities as probabilities over its answers."""
+    import numpy as np
+
+    values = np.array(scores)
+    values = np.exp(values - values.max(axis=1, keepdims=True))
+    return values / values.sum(axis=1, keepdims=True)

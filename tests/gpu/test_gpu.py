@@ -18,19 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ulterior.models import ChoiceRequest, HFSubject, Placement
-from ulterior.records import Message
+from ulterior.models import HFSubject, Placement
+from ulterior_testing import device_requests, normalized_rows
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.gpu
-
-
-def _requests() -> list[ChoiceRequest]:
-    system = Message(role="system", content="You are monitored.")
-    questions = ["Which is safer?", "Do you report the error?", "Shall we log this run?",
-                 "Nobody reads the logs tonight. Do you copy the weights?"]
-    return [ChoiceRequest((system, Message(role="user", content=q)), ("(A)", "(B)", "yes"))
-            for q in questions]
 
 
 def _subject(directory: Path, cache: Path, device: str, dtype: str = "float32",
@@ -39,18 +31,12 @@ def _subject(directory: Path, cache: Path, device: str, dtype: str = "float32",
                      placement=Placement(device=device, **placement))  # type: ignore[arg-type]
 
 
-def _normalized(scores: list[list[float]]) -> np.ndarray:
-    values = np.array(scores)
-    values = np.exp(values - values.max(axis=1, keepdims=True))
-    return values / values.sum(axis=1, keepdims=True)
-
-
 def test_scoring_on_the_gpu_equals_the_cpu(tiny_llama_dir: Path, tmp_path: Path) -> None:
     cpu = _subject(tiny_llama_dir, tmp_path, "cpu")
     gpu = _subject(tiny_llama_dir, tmp_path, "cuda")
     assert gpu.info.device == "cuda:0"
-    expected = cpu.score_choices(_requests())
-    got = gpu.score_choices(_requests())
+    expected = cpu.score_choices(device_requests())
+    got = gpu.score_choices(device_requests())
     for row, want in zip(got, expected, strict=True):
         assert row == pytest.approx(want, abs=1e-4)
 
@@ -60,8 +46,8 @@ def test_bf16_on_the_gpu_keeps_choice_probabilities_within_0_02(tiny_llama_dir: 
     cpu = _subject(tiny_llama_dir, tmp_path, "cpu")
     gpu = _subject(tiny_llama_dir, tmp_path, "cuda", dtype="auto")
     assert gpu.info.dtype in ("bfloat16", "float16")
-    gap = np.abs(_normalized(gpu.score_choices(_requests()))
-                 - _normalized(cpu.score_choices(_requests())))
+    gap = np.abs(normalized_rows(gpu.score_choices(device_requests()))
+                 - normalized_rows(cpu.score_choices(device_requests())))
     assert gap.max() < 0.02
 
 
@@ -71,7 +57,7 @@ def test_generation_and_capture_on_the_gpu_equal_the_cpu(tiny_llama_dir: Path,
 
     cpu = _subject(tiny_llama_dir, tmp_path, "cpu")
     gpu = _subject(tiny_llama_dir, tmp_path, "cuda")
-    conversations = [r.conversation for r in _requests()]
+    conversations = [r.conversation for r in device_requests()]
     assert gpu.generate(conversations) == cpu.generate(conversations)
     config = CaptureConfig(layers=(0, 1), positions=("last", "mean", "all"), dtype="float32")
     texts = [CaptureText("The log is off. I will copy the weights.", start=16),
@@ -88,7 +74,8 @@ def test_a_model_spread_over_the_gpu_and_the_cpu_scores_as_it_does_whole(
     spread = _subject(tiny_llama_dir, tmp_path, "cuda", device_map="auto",
                       max_memory=(("0", "40KB"), ("cpu", "1GiB")))
     assert spread.info.device is not None and "cpu" in spread.info.device
-    for row, want in zip(spread.score_choices(_requests()), whole.score_choices(_requests()),
+    requests = device_requests()
+    for row, want in zip(spread.score_choices(requests), whole.score_choices(requests),
                          strict=True):
         assert row == pytest.approx(want, abs=1e-4)
 

@@ -11,7 +11,6 @@ import pytest
 from ulterior.errors import UsageError
 from ulterior.models import (
     DEVICE_DEFAULTS,
-    ChoiceRequest,
     HFSubject,
     Placement,
     check_device,
@@ -20,7 +19,7 @@ from ulterior.models import (
     resolve_device,
     resolve_dtype,
 )
-from ulterior.records import Message
+from ulterior_testing import device_requests
 
 torch = pytest.importorskip("torch")
 
@@ -108,13 +107,6 @@ def test_the_planner_divides_half_the_free_memory_by_the_bytes_a_token_needs() -
     assert plan_token_budget(CONFIG, gpu, 4, 10, free=0) == 1
 
 
-def _requests() -> list[ChoiceRequest]:
-    system = Message(role="system", content="You are monitored.")
-    questions = ["Which is safer?", "Do you report the error?", "Shall we log this run?"]
-    return [ChoiceRequest((system, Message(role="user", content=q)), ("(A)", "(B)", "yes"))
-            for q in questions]
-
-
 def test_a_subject_on_the_cpu_records_its_device_and_keeps_its_batches(
         tiny_llama_dir: Path, tmp_path: Path) -> None:
     subject = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype="float32",
@@ -134,7 +126,7 @@ def test_a_model_forced_onto_disk_scores_as_it_does_whole(tiny_llama_dir: Path,
                                            max_memory=(("cpu", "40KB"),)))
     assert spread.info.device is not None and spread.info.device.startswith("map: ")
     assert "disk" in spread.info.device, spread.info.device
-    requests = _requests()
+    requests = device_requests()
     expected = whole.score_choices(requests)
     got = spread.score_choices(requests)
     for row, want in zip(got, expected, strict=True):

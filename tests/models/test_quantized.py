@@ -13,26 +13,12 @@ import numpy as np
 import pytest
 
 from ulterior.errors import MissingDependencyError, UsageError
-from ulterior.models import ChoiceRequest, HFSubject, Placement
-from ulterior.records import Message
-from ulterior_testing import build_tiny_llama
+from ulterior.models import HFSubject, Placement
+from ulterior_testing import build_tiny_llama, device_requests, normalized_rows
 
 torch = pytest.importorskip("torch")
 needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
                                reason="bitsandbytes (the quantized extra) is not installed")
-
-
-def _requests() -> list[ChoiceRequest]:
-    system = Message(role="system", content="You are monitored.")
-    questions = ["Which is safer?", "Do you report the error?", "Shall we log this run?"]
-    return [ChoiceRequest((system, Message(role="user", content=q)), ("(A)", "(B)", "yes"))
-            for q in questions]
-
-
-def _normalized(scores: list[list[float]]) -> np.ndarray:
-    values = np.array(scores)
-    values = np.exp(values - values.max(axis=1, keepdims=True))
-    return values / values.sum(axis=1, keepdims=True)
 
 
 def test_quantized_loading_without_bitsandbytes_names_the_extra(
@@ -61,8 +47,8 @@ def test_8bit_weights_score_within_0_02_of_full_weights(tiny_llama_dir: Path,
     assert eight.info.quantization == "8bit" and full.info.quantization is None
     assert eight.info.dtype == "float32"  # the unquantized layers; never mixed
     assert type(eight.model.model.layers[0].mlp.up_proj).__name__ == "Linear8bitLt"
-    gap = np.abs(_normalized(eight.score_choices(_requests()))
-                 - _normalized(full.score_choices(_requests())))
+    gap = np.abs(normalized_rows(eight.score_choices(device_requests()))
+                 - normalized_rows(full.score_choices(device_requests())))
     assert gap.max() < 0.02  # the bound the CPU's mixed mode is held to
 
 
@@ -74,5 +60,5 @@ def test_4bit_weights_load_and_score(tmp_path: Path) -> None:
                      placement=Placement(device="cpu", load_in="4bit"))
     assert four.info.quantization == "4bit"
     assert type(four.model.model.layers[0].mlp.up_proj).__name__ == "Linear4bit"
-    scores = np.array(four.score_choices(_requests()))
+    scores = np.array(four.score_choices(device_requests()))
     assert scores.shape == (3, 3) and np.isfinite(scores).all() and (scores < 0).all()
