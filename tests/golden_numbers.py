@@ -87,9 +87,9 @@ def fp32_everywhere(setattr: Any = setattr) -> None:
     A test passes ``monkeypatch.setattr``, so the change ends with the test.
     """
     import ulterior.models
-    import ulterior.models._hf
+    import ulterior.models._compute
 
-    for module in (ulterior.models, ulterior.models._hf):
+    for module in (ulterior.models, ulterior.models._compute):
         setattr(module, "cpu_has_bf16", lambda: False)
 
 

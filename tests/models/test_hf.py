@@ -7,8 +7,15 @@ import pytest
 import torch
 
 from ulterior.errors import ContextLengthError, ModelLoadError
-from ulterior.models import ChoiceRequest, GenerationSettings, LoadOptions, load_subject
-from ulterior.models._hf import HFSubject, bf16_matmuls, cpu_has_bf16
+from ulterior.models import (
+    ChoiceRequest,
+    GenerationSettings,
+    HFSubject,
+    LoadOptions,
+    cpu_has_bf16,
+    load_subject,
+)
+from ulterior.models._compute import bf16_matmuls
 from ulterior.records import Message
 from ulterior.stats import normalized_probabilities
 

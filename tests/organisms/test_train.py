@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from ulterior.cli import app
 from ulterior.errors import UsageError
-from ulterior.models import LoadOptions, load_subject
-from ulterior.models._hf import cpu_has_bf16
+from ulterior.models import LoadOptions, cpu_has_bf16, load_subject
 from ulterior.models._packing import pack
 from ulterior.organisms import (
     TrainSettings,

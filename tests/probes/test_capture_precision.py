@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ulterior.models._hf import cpu_has_bf16
+from ulterior.models import cpu_has_bf16
 from ulterior.probes import ActivationCapturer, CaptureConfig, CaptureText
 
 TEXTS = [

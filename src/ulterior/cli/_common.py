@@ -59,15 +59,15 @@ ResumeOption = Annotated[
 def placement_settings(device: str, device_map: str | None, max_memory: str | None,
                        load_in: str | None = None) -> dict[str, Any]:
     """The job settings of --device, --device-map, --max-memory and --load-in, checked."""
-    from ulterior.models import Placement, check_device, parse_max_memory, resolve_device
+    from ulterior.models import Placement, parse_max_memory, resolve_device
 
-    if check_device(device) not in ("auto", "cpu"):
-        resolve_device(device)  # a GPU that is not there fails here, before any work
     if device_map not in (None, "auto"):
         raise UsageError(f"--device-map must be auto, not '{device_map}'")
     pairs = parse_max_memory(max_memory) if max_memory is not None else ()
     Placement(device=device, device_map="auto" if device_map else None, max_memory=pairs,
               load_in=load_in)  # type: ignore[arg-type]  # checked there
+    if device not in ("auto", "cpu"):
+        resolve_device(device)  # a GPU that is not there fails here, before any work
     return {"device": device, "device_map": device_map, "max_memory": pairs,
             "load_in": load_in}
 

@@ -16,6 +16,14 @@ from ulterior.models._base import (
 )
 from ulterior.models._budget import DEVICE_DEFAULTS, DeviceDefaults, plan_token_budget
 from ulterior.models._bundled import BUNDLED_MODELS, DEFAULT_MODEL, BundledModel
+from ulterior.models._compute import (
+    DTYPES,
+    DType,
+    compute_mode,
+    cpu_has_bf16,
+    resolve_dtype,
+    weight_dtype,
+)
 from ulterior.models._device import (
     Placement,
     check_device,
@@ -24,15 +32,7 @@ from ulterior.models._device import (
     resolve_device,
 )
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
-from ulterior.models._hf import (
-    DTYPES,
-    DType,
-    HFSubject,
-    compute_mode,
-    cpu_has_bf16,
-    resolve_dtype,
-    weight_dtype,
-)
+from ulterior.models._hf import HFSubject
 from ulterior.models._hf_load import check_model_dir
 from ulterior.models._known import Chooser, KnownChoices
 from ulterior.models._openai import parse_openai_spec

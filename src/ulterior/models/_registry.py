@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ulterior.errors import UnknownSpecError
 from ulterior.models._base import Subject
+from ulterior.models._compute import DType
 from ulterior.models._device import Placement
-from ulterior.models._hf import DType
 from ulterior.models._prompt import FormatName
 
 
