@@ -21,7 +21,9 @@ Timed, model loading excluded, on the same GPU in the same process, each twice (
     fp32, in the same bf16 weights;
 (c) activation capture (``ActivationCapturer``, last and mean positions, four layers).
 
-Agreement of (a) with (b) is the largest difference of normalized choice probabilities.
+Agreement of (a) with (b), and of (a) with ulterior in ``float32`` on the same GPU (weights
+cast from the same bf16 values, timed once), is the largest difference of normalized choice
+probabilities.
 Writes ``benchmarks/results/gpu.json`` (``--out``) with the GPU's name.
 """
 
@@ -169,24 +171,35 @@ def main() -> None:
             layers=tuple(int(x) for x in layers), dtype=subject.compute_mode))
         capture_s, _ = timed(lambda: capturer.capture(texts))
         tokens = [len(subject.tokenize(r).prompt) for r in requests]
-    gap = max(float(np.abs(a - b).max())
-              for a, b in zip(normalized(ours), normalized(naive), strict=True))
+        info = subject.info
+        subject.close()
+        fp32 = HFSubject(directory, spec=f"random:{args.config}", cache_dir=Path(tmp),
+                         dtype="float32", placement=Placement(device=args.device))
+        fp32_s, exact = timed(lambda: fp32.score_choices(requests), repeats=1)
+    def gap(other: list[list[float]]) -> float:
+        return max(float(np.abs(a - b).max())
+                   for a, b in zip(normalized(ours), normalized(other), strict=True))
+
     result = {
-        "command": f"python benchmarks/bench_gpu.py --items {args.items} --config {args.config}",
+        "command": f"python benchmarks/bench_gpu.py --items {args.items} --config {args.config}"
+                   f" --device {args.device}",
         "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
-        "device": subject.info.device,
+        "device": info.device,
         "torch": torch.__version__, "python": platform.python_version(),
         "model": {"config": args.config, **CONFIGS[args.config], "weights": "random",
-                  "dtype": subject.info.dtype},
+                  "dtype": info.dtype},
         "items": len(requests), "answers": sum(len(r.choices) for r in requests),
         "prompt_tokens": {"median": statistics.median(tokens), "max": max(tokens)},
         "ulterior_items_per_s": round(len(requests) / ours_s, 1),
         "naive_items_per_s": round(len(requests) / naive_s, 1),
         "speedup_vs_naive": round(naive_s / ours_s, 2),
-        "max_probability_gap_vs_naive": gap,
+        "max_probability_gap_vs_naive": gap(naive),
+        "max_probability_gap_vs_fp32": gap(exact),
+        "fp32_items_per_s": round(len(requests) / fp32_s, 1),
         "capture_texts_per_s": round(len(texts) / capture_s, 1),
         "capture_layers": [int(x) for x in layers],
-        "seconds": {"ulterior": ours_s, "naive": naive_s, "capture": capture_s},
+        "seconds": {"ulterior": ours_s, "naive": naive_s, "capture": capture_s,
+                    "ulterior_fp32": fp32_s},
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / args.out).write_text(json.dumps(result, indent=2) + "\n")

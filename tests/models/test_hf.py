@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ulterior.errors import ContextLengthError, ModelLoadError
+from ulterior.errors import ContextLengthError, ModelLoadError, UsageError
 from ulterior.models import (
     ChoiceRequest,
     GenerationSettings,
@@ -186,3 +186,29 @@ def test_corrupt_gguf_raises_model_load_error(tmp_path) -> None:
     with pytest.raises(ModelLoadError, match="GGUF"):
         load_subject(f"gguf:{bad}", LoadOptions(cache_dir=tmp_path))
     assert not list((tmp_path / "models").glob("model-*")), "nothing half-written"
+
+
+def test_16bit_modes_read_logits_through_an_fp32_output_layer(tiny_llama_dir, tmp_path) -> None:
+    for mode in ("float32", "mixed"):  # keys of before: their output layer is fp32 already
+        subject = _subject(tiny_llama_dir, tmp_path, dtype=mode)
+        assert subject.choice_scorer == "answer-logprob-sum/v1"
+    for mode, dtype in (("bfloat16", torch.bfloat16), ("float16", torch.float16)):
+        subject = _subject(tiny_llama_dir, tmp_path, dtype=mode)
+        assert subject.choice_scorer == "answer-logprob-sum/v1+fp32-logits"
+        states = torch.randn(5, subject.model.config.hidden_size, generator=torch.Generator()
+                             .manual_seed(0)).to(dtype)
+        weight = subject.model.get_output_embeddings().weight
+        assert weight.dtype == dtype
+        want = torch.nn.functional.linear(states.float(), weight.float())
+        assert torch.equal(subject._logits(states), want)
+        assert not torch.equal(subject.model.get_output_embeddings()(states).float(), want)
+
+
+def test_a_float16_overflow_is_a_clear_error_not_nan_scores(tiny_llama_dir, tmp_path) -> None:
+    subject = _subject(tiny_llama_dir, tmp_path, dtype="float16")
+    with torch.no_grad():  # activations past fp16's largest value, 65,504
+        for layer in subject.model.model.layers:
+            layer.mlp.up_proj.weight.fill_(1e3)
+            layer.mlp.down_proj.weight.fill_(1e3)
+    with pytest.raises(UsageError, match=r"non-finite .* overflow fp16; use --dtype bfloat16"):
+        subject.score_choices(REQUESTS)

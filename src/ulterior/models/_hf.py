@@ -133,6 +133,8 @@ class HFSubject(Subject):
         self.token_budget = token_budget
         self.max_batch = max_batch or defaults.max_batch
         self._head32: Any = None
+        if self._head_is_16bit():  # other logits than a 16-bit head gave: other store keys
+            self.choice_scorer = f"{Subject.choice_scorer}+fp32-logits"
         self._info = SubjectInfo(spec=spec, backend="hf", fingerprint=fingerprint,
                                  prompt_format=prompt_format, dtype=self.dtype,
                                  device=self.device, quantization=quantization)
@@ -212,8 +214,14 @@ class HFSubject(Subject):
         results: list[list[float]] = [[] for _ in tokenized]
         for index in sorted(set(range(len(tokenized))) - set(packable)):
             results[index] = self._score_plain(tokenized[index])
-        if not packable:
-            return results
+        if packable:
+            self._score_packed(tokenized, packable, results)
+        self._check_finite(results)
+        return results
+
+    def _score_packed(self, tokenized: list[TokenizedRequest], packable: list[int],
+                      results: list[list[float]]) -> None:
+        """Score the ``packable`` requests in planned batches, into ``results``."""
         offset = shared_prefix_length([tokenized[i].prompt for i in packable])
         prefix_cache = self._prefix_cache(tokenized[packable[0]].prompt[:offset])
         stripped = {
@@ -227,7 +235,16 @@ class HFSubject(Subject):
             scores = self._score_batch([stripped[i] for i in indices], offset, prefix_cache)
             for index, score in zip(indices, scores, strict=True):
                 results[index] = score
-        return results
+
+    def _check_finite(self, results: list[list[float]]) -> None:
+        """Refuse NaN or infinite scores: fp16's range is the usual cause (about 65,504)."""
+        bad = next((i for i, row in enumerate(results) if not np.isfinite(row).all()), None)
+        if bad is None:
+            return
+        cause = ("its activations overflow fp16; use --dtype bfloat16 or float32"
+                 if self.dtype == "float16" else "check the model's weights")
+        raise UsageError(f"{self.info.spec} gave request {bad} a non-finite log-probability "
+                         f"in {self.dtype}: {cause}")
 
     def _prefix_cache(self, prefix: Sequence[int]) -> list[tuple[Any, Any]]:
         """Keys and values of the shared prefix, per layer (empty when there is none)."""
@@ -288,18 +305,16 @@ class HFSubject(Subject):
     def _logits(self, states: Any) -> Any:
         """fp32 logits of the hidden ``states`` (soft-capped where the model caps them).
 
-        On a GPU in bf16 or fp16 the output layer multiplies in fp32, from an fp32 copy of
-        its weights made once: a 16-bit product over a large vocabulary moves the choice
-        log-probabilities by more than the rest of the model's rounding. On a CPU the output
-        layer runs as the compute mode says (``mixed`` keeps it fp32 already).
+        Where the output layer's weights are bf16 or fp16 it multiplies in fp32, from an
+        fp32 copy of its weights made once: 16-bit logits over a large vocabulary move the
+        choice log-probabilities by more than the rest of the model's rounding. ``float32``
+        and ``mixed`` keep the output layer in fp32 already.
         """
         torch = self._torch
         head = self.model.get_output_embeddings()
-        weight = getattr(head, "weight", None)
-        if (self._inputs_on.type == "cuda" and weight is not None
-                and weight.dtype in (torch.bfloat16, torch.float16)):
+        if self._head_is_16bit():
             if self._head32 is None:
-                self._head32 = weight.detach().float()
+                self._head32 = head.weight.detach().float()
             bias = None if head.bias is None else head.bias.detach().float()
             logits = torch.nn.functional.linear(states.to(self._head32.device).float(),
                                                 self._head32, bias)
@@ -307,6 +322,10 @@ class HFSubject(Subject):
             logits = head(states).float()
         cap = getattr(self.model.config, "final_logit_softcapping", None)
         return torch.tanh(logits / cap) * cap if cap else logits
+
+    def _head_is_16bit(self) -> bool:
+        weight = getattr(self.model.get_output_embeddings(), "weight", None)
+        return weight is not None and weight.dtype in (self._torch.bfloat16, self._torch.float16)
 
     def _score_plain(self, request: TokenizedRequest) -> list[float]:
         """Score each answer with its own full forward pass (the reference computation)."""
