@@ -29,13 +29,15 @@ def run(*args: str) -> str:
 def fitted(tiny_llama_dir: Path, env_dirs: Path) -> Path:
     out = env_dirs / "probe"
     run("probe", "fit", "--model", f"hf:{tiny_llama_dir}", "--dataset", "defection",
-        "--layer", "1", "--kind", "diff-mean", "--out", str(out), "--dtype", "float32")
+        "--layer", "1", "--kind", "diff-mean", "--out", str(out), "--dtype", "float32",
+        "--device", "cpu")
     return out
 
 
 def test_fit_writes_probe_and_info(fitted: Path) -> None:
     info = json.loads((fitted / "probe.json").read_text())["metadata"]
     assert info["layer"] == 1 and info["train_datasets"] == ["defection"]
+    assert info["subject"]["device"] == "cpu"
     assert info["n_control"] >= 100 and info["threshold"] is not None
     (metrics,) = info["test_metrics"]
     assert metrics["n_positive"] == metrics["n_negative"] == 32  # 32 of 128 pairs held out

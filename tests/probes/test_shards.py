@@ -62,3 +62,24 @@ def test_changed_text_or_dtype_misses_the_cache(tiny_subject: Any, tmp_path: Pat
     edited = [*TEXTS[:-1], CaptureText(TEXTS[-1].text + "!", 10)]
     capture_cached(fp32, edited, root=tmp_path, fingerprint=fingerprint, stats=stats)
     assert stats.reused == 0 and stats.computed == 2
+
+
+def test_a_gpu_or_quantized_weights_get_their_own_shards() -> None:
+    from ulterior.probes._shards import shard_key
+    from ulterior.records import SubjectInfo, content_hash
+
+    def numerics(**fields: str) -> dict[str, str | None]:
+        return SubjectInfo(spec="s", backend="hf", fingerprint="f", prompt_format="chat",
+                           dtype="float32", **fields).numerics()
+
+    assert numerics(device="cpu") == {"dtype": "float32"}
+    assert numerics(device="map: cpu 4, disk 8") == {"dtype": "float32"}
+    assert numerics(device="map: cuda:0 20, cpu 4")["device"] == "map: cuda:0 20, cpu 4"
+    assert numerics(device="cuda:1", quantization="4bit") == {
+        "dtype": "float32", "device": "cuda:1", "quantization": "4bit"}
+    # a CPU's key is the hash of these fields alone, so shards written on a CPU stay found
+    cpu = shard_key("f", numerics(device="cpu"), False, "d", 1, "last")
+    assert cpu == content_hash({"format": 1, "subject": "f", "dtype": "float32",
+                                "special_tokens": False, "texts": "d", "layer": 1,
+                                "position": "last"})
+    assert shard_key("f", numerics(device="cuda:0"), False, "d", 1, "last") != cpu

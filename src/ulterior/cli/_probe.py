@@ -9,7 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from ulterior.cli._common import (
+    DeviceMapOption,
+    DeviceOption,
     FormatOption,
+    LoadInOption,
+    MaxMemoryOption,
     ModelOption,
     SeedOption,
     StoreOption,
@@ -20,6 +24,7 @@ from ulterior.cli._common import (
     check_probe,
     check_store,
     finite,
+    placement_settings,
 )
 from ulterior.errors import UsageError
 from ulterior.models import DEFAULT_MODEL
@@ -69,10 +74,11 @@ def _check_paths(store: Path | None, data_root: Path | None, json_out: Path | No
 
 
 def _common(model: str, store: Path | None, data_root: Path | None, limit: int, position: str,
-            dtype: str, prompt_format: str | None, seed: int, fpr: float) -> dict[str, Any]:
+            dtype: str, prompt_format: str | None, seed: int, fpr: float,
+            placement: dict[str, Any]) -> dict[str, Any]:
     return {"model": model, "store": store, "data_root": data_root, "limit": limit,
             "position": position, "dtype": dtype, "prompt_format": prompt_format,
-            "seed": seed, "fpr": fpr}
+            "seed": seed, "fpr": fpr, **placement}
 
 
 def _ci(stat: Any) -> str:
@@ -97,6 +103,10 @@ def fit(
     limit: Limit = 400,
     position: Position = "mean",
     dtype: CaptureDType = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -106,7 +116,8 @@ def fit(
     from ulterior.probes import FitConfig, fit_probe
 
     config = build(FitConfig, {
-        **_common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr),
+        **_common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr,
+                  placement_settings(device, device_map, max_memory, load_in)),
         "datasets": tuple(dataset or ("instructed-pairs",)), "layer": layer, "kind": kind,
         "out": out,
     })
@@ -137,6 +148,10 @@ def evaluate(
     limit: Limit = 400,
     position: Position = "mean",
     dtype: CaptureDType = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -146,7 +161,8 @@ def evaluate(
     """Evaluate a saved probe on held-out splits, or train on X / test on Y for every pair."""
     from ulterior.probes import EvalConfig, evaluate_saved_probe, generalization_matrix
 
-    settings = _common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr)
+    settings = _common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr,
+                       placement_settings(device, device_map, max_memory, load_in))
     settings |= {"probe": probe, "layer": layer, "kind": kind}
     if dataset:
         settings["datasets"] = tuple(dataset)
@@ -186,6 +202,10 @@ def sweep(
     limit: Limit = 400,
     position: Position = "mean",
     dtype: CaptureDType = "auto",
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     prompt_format: FormatOption = None,
     fpr: Fpr = 0.01,
     store: StoreOption = None,
@@ -195,7 +215,8 @@ def sweep(
     """Fit each estimator at each layer on train pairs and report held-out AUROC."""
     from ulterior.probes import SweepConfig, sweep_layers
 
-    settings = _common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr)
+    settings = _common(model, store, data_root, limit, position, dtype, prompt_format, seed, fpr,
+                       placement_settings(device, device_map, max_memory, load_in))
     settings |= {"dataset": dataset, "layers": tuple(layers) if layers else None}
     if kind:
         settings["kinds"] = tuple(kind)
@@ -217,6 +238,10 @@ def monitor(
     probe: Annotated[Path, typer.Option("--probe", help="Directory of a fitted probe")],
     fpr: Fpr = 0.01,
     model: ModelOption = DEFAULT_MODEL,
+    device: DeviceOption = "auto",
+    device_map: DeviceMapOption = None,
+    max_memory: MaxMemoryOption = None,
+    load_in: LoadInOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write per-transcript and "
                                              "per-token scores here (JSONL)")] = None,
     store: StoreOption = None,
@@ -225,8 +250,10 @@ def monitor(
     """Score transcripts with a probe; flag those above the control-calibrated threshold."""
     from ulterior.probes import MonitorConfig, monitor_transcripts
 
-    config = build(MonitorConfig, {"transcripts": transcripts, "probe": probe, "fpr": fpr,
-                                    "model": model, "out": out, "store": store, "seed": seed})
+    config = build(MonitorConfig, {
+        "transcripts": transcripts, "probe": probe, "fpr": fpr, "model": model, "out": out,
+        "store": store, "seed": seed,
+        **placement_settings(device, device_map, max_memory, load_in)})
     check_input_file(transcripts, "TRANSCRIPTS")
     if model != DEFAULT_MODEL:  # the default: the probe's own model
         check_model(model)

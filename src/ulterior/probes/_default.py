@@ -200,7 +200,7 @@ def _settings(session: ProbeSession, layers: Sequence[int]) -> dict[str, Any]:
     return {
         "cache_format": CACHE_FORMAT, "dataset": DEFAULT_DATASET, "kind": DEFAULT_KIND,
         "candidates": list(layers), "folds": CV_FOLDS, "rule": "one-standard-error",
-        "dtype": session.dtype,
+        **session.subject.info.numerics(), "dtype": session.dtype,
         **session.job.model_dump(mode="json", include={
             "position", "limit", "test_fraction", "fpr", "n_resamples", "seed"}),
     }

@@ -1,9 +1,10 @@
 """Activation shards: safetensors files in the store's artifact directory, keyed by content.
 
 Texts are split into fixed chunks; each (chunk, layer, position) is one shard whose name is
-the hash of everything that determines its values (subject weights, compute dtype, texts,
-layer, position). A repeated run, or a later run that needs a subset of the layers, finds
-its shards and computes nothing; a run that needs more layers computes only the missing ones.
+the hash of everything that determines its values (subject weights, compute dtype, a GPU or
+quantized weights where used, texts, layer, position). A repeated run, or a later run that
+needs a subset of the layers, finds its shards and computes nothing; a run that needs more
+layers computes only the missing ones.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ def _texts_digest(texts: Sequence[CaptureText]) -> str:
     return digest.hexdigest()
 
 
-def shard_key(fingerprint: str, dtype: str, special: bool, digest: str, layer: int,
-              position: str) -> str:
-    """Content hash naming one shard."""
+def shard_key(fingerprint: str, numerics: dict[str, str | None], special: bool, digest: str,
+              layer: int, position: str) -> str:
+    """Content hash naming one shard (``numerics``: the capture's dtype, a GPU, quantization)."""
     return content_hash({
-        "format": SHARD_FORMAT, "subject": fingerprint, "dtype": dtype,
+        "format": SHARD_FORMAT, "subject": fingerprint, **numerics,
         "special_tokens": special, "texts": digest, "layer": layer, "position": position,
     })
 
@@ -114,13 +115,15 @@ def capture_cached(
     stats = stats if stats is not None else ShardStats()
     layers, positions = config.layers, config.positions
     parts: list[CapturedBatch] = []
-    dtype, special = capturer.config.dtype, capturer.add_special_tokens
+    # The capture's own dtype, and whatever else changes the subject's numbers (a GPU).
+    numerics = {**capturer.subject.info.numerics(), "dtype": capturer.config.dtype}
+    special = capturer.add_special_tokens
     for start in range(0, len(texts), chunk_size):
         chunk = list(texts[start : start + chunk_size])
         digest = _texts_digest(chunk)
         paths = {
             (layer, pos): shard_path(
-                root, shard_key(fingerprint, dtype, special, digest, layer, pos))
+                root, shard_key(fingerprint, numerics, special, digest, layer, pos))
             for layer in layers for pos in positions
         }
         missing = [site for site, path in paths.items() if not path.exists()]

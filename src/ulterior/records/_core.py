@@ -146,6 +146,20 @@ class SubjectInfo(Record):
         default=None, description="Quantized weights of a local model (`8bit`, `4bit`, "
         "through bitsandbytes); None: full weights.")
 
+    def numerics(self) -> dict[str, str | None]:
+        """What, besides the weights, changes a local model's numbers: for cache keys.
+
+        The compute dtype always; a GPU where the model computed on one (its kernels round
+        otherwise than a CPU's); quantized weights. A CPU or disk adds nothing, so keys made
+        on a CPU do not depend on the GPU features.
+        """
+        numerics: dict[str, str | None] = {"dtype": self.dtype}
+        if self.device and "cuda" in self.device:
+            numerics["device"] = self.device
+        if self.quantization:
+            numerics["quantization"] = self.quantization
+        return numerics
+
 
 class Run(Record):
     """One invocation of a job (score, audit, ...) and its settings."""

@@ -98,13 +98,9 @@ def score_items(
     # written-order observation is shared by counterbalanced and plain runs.
     settings: dict[str, object] = {
         "prompt_format": info.prompt_format,
-        "dtype": info.dtype,
+        **info.numerics(),
         "scorer": subject.choice_scorer,
     }
-    if info.device and "cuda" in info.device:  # a GPU's kernels round otherwise than a CPU's
-        settings["device"] = info.device
-    if info.quantization:  # other weights, other answers
-        settings["quantization"] = info.quantization
     if sampled:
         settings.update(scorer="sampled-answers/v1", samples=config.samples, seed=config.seed,
                         temperature=1.0)

@@ -30,7 +30,7 @@ def generate_cached(
     """
     info = subject.info
     config = {"max_new_tokens": settings.max_new_tokens, "temperature": settings.temperature,
-              "seed": settings.seed, "prompt_format": info.prompt_format, "dtype": info.dtype,
+              "seed": settings.seed, "prompt_format": info.prompt_format, **info.numerics(),
               "generator": "generate/v1"}
     settings_hash = content_hash(config)
     keys = [content_hash([info.fingerprint, [m.model_dump() for m in messages], settings_hash])
