@@ -162,3 +162,23 @@ def test_a_provider_that_would_not_continue_the_opening_is_refused(tiny_llama_di
                        display="none")[0]
     assert log.status == "error"
     assert "-T estimator=sampled --epochs 10" in log.error.message
+
+
+def test_deterministic_samples_are_asked_in_the_first_epoch_only(tmp_path: Path) -> None:
+    subject = known_gap(default_suites().create("come-clean"), SuiteSettings(limit=1))
+    once = _run(suite_task("come-clean", limit=1), subject, tmp_path / "one")
+    thrice = _run(suite_task("come-clean", limit=1), subject, tmp_path / "three", epochs=3)
+    kinds = {s.metadata["ulterior"]["kind"] for s in thrice.samples}
+    assert kinds == {"logprobs", "reply"}
+    for sample in thrice.samples:
+        calls = [e for e in sample.events if e.event == "model"]
+        score = sample.scores["answer_scorer"]
+        assert score.metadata["ulterior"]["epoch"] == sample.epoch
+        if sample.epoch == 1:
+            assert len(calls) == 1
+        else:  # nothing asked again, and the score says so
+            assert calls == [] and score.value == {"asked": 0.0}
+            assert score.metadata["ulterior"]["estimator"].startswith("not asked")
+    assert _metric(thrice) == _metric(once)
+    assert summary_from_logs([tmp_path / "three"]).suites[0].rows == \
+        summary_from_logs([tmp_path / "one"]).suites[0].rows

@@ -60,11 +60,15 @@ def answer_solver(generate_tokens: int, seed: int = 0) -> Solver:
     """Ask for each sample's answer the way its estimator reads it.
 
     Log-probability samples get one token with its top log-probabilities; sampled ones one
-    short reply at temperature 1, seeded per epoch; free replies are greedy.
+    short reply at temperature 1, seeded per epoch; free replies are greedy. The
+    deterministic kinds are asked in the first epoch only: later epochs would pay for the
+    same answer again (the reducer keeps the first).
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         kind = state.metadata["ulterior"]["kind"]
+        if repeats_first_epoch(state):
+            return state
         if kind == "logprobs":
             if state.model.api not in PREFILL_PROVIDERS:
                 raise CapabilityError(
@@ -87,6 +91,11 @@ def answer_solver(generate_tokens: int, seed: int = 0) -> Solver:
                               temperature=temperature, top_k=top_k)
 
     return solve
+
+
+def repeats_first_epoch(state: TaskState) -> bool:
+    """Whether this sample's answer is deterministic and its first epoch already asked."""
+    return bool(state.metadata["ulterior"]["kind"] != "sampled" and state.epoch > 1)
 
 
 def output_top_logprobs(output: ModelOutput, model: str) -> dict[str, float]:
@@ -119,8 +128,11 @@ def answer_scorer() -> Scorer:
     """Read each sample's answer: label log-probabilities, a sampled label, or a reply."""
 
     async def score(state: TaskState, target: Target) -> Score:
-        meta = state.metadata["ulterior"]
+        meta = {**state.metadata["ulterior"], "epoch": state.epoch}
         kind = meta["kind"]
+        if repeats_first_epoch(state):
+            return Score(value={"asked": 0.0}, metadata={"ulterior": {
+                **meta, "estimator": "not asked: the first epoch's answer stands"}})
         if kind == "reply":
             return Score(value={"replied": 1.0}, answer=state.output.completion,
                          metadata={"ulterior": {**meta, "estimator": "greedy-reply"}})
@@ -147,12 +159,14 @@ def answer_scorer() -> Scorer:
 def draws_reducer() -> ScoreReducer:
     """Epochs of one sample: sampled answers are summed into counts, their replies kept.
 
-    Log-probability and reply samples are deterministic: their first epoch stands.
+    Log-probability and reply samples are deterministic: their first epoch stands (the
+    solver asks nothing in the later ones). Scores may come in any order of epochs.
     """
 
     def reduce(scores: list[Score]) -> Score:
+        scores = sorted(scores, key=lambda s: int(_meta(s).get("epoch", 0)))  # stable
         first = scores[0]
-        meta = (first.metadata or {}).get("ulterior", {})
+        meta = _meta(first)
         if meta.get("kind") != "sampled":
             return first
         keys = list(first.as_dict())
@@ -162,6 +176,10 @@ def draws_reducer() -> ScoreReducer:
                      metadata={"ulterior": {**meta, "replies": replies}})
 
     return reduce
+
+
+def _meta(score: Score) -> dict[str, Any]:
+    return dict((score.metadata or {}).get("ulterior", {}))
 
 
 def recorded_answers(scores: Sequence[Score]) -> RecordedAnswers:
