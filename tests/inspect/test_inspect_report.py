@@ -104,3 +104,32 @@ def test_a_folder_keeps_each_suites_newest_finished_log(logs: dict[str, Path],
     assert _cli("report", "--from-inspect", str(folder), "--out", str(out)) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [s["suite"] for s in summary["suites"]] == ["oversight-gap", "honeypot"]
+
+
+def test_one_model_name_on_two_servers_is_two_models(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    subject = known_gap(HoneypotSuite(), SuiteSettings(limit=2))
+    paths = []
+    for server in ("http://gpu-a:8000/v1", "http://user:secret@gpu-b:8000/v1"):
+        model = get_model(f"ulterior/{subject.info.spec}", base_url=server, subject=subject,
+                          memoize=False)
+        log = inspect_eval(suite_task("honeypot", limit=2), model=model,
+                           log_dir=str(tmp_path / server[-12:-8]), display="none")[0]
+        assert log.eval.model_base_url == server
+        paths.append(log.location)
+    assert _cli("report", "--from-inspect", *paths, "--out", str(tmp_path / "r")) == 2
+    error = capsys.readouterr().err
+    assert "evaluated 2 models" in error and "(http://gpu-a:8000/v1)" in error
+    assert "secret" not in error and "(http://gpu-b:8000/v1)" in error
+
+
+def test_local_weights_name_the_model_by_their_path() -> None:
+    from types import SimpleNamespace
+
+    from ulterior.inspect._logs import model_identity
+
+    spec = SimpleNamespace(model="hf/local", model_base_url=None,
+                           model_args={"model_path": "/models/a", "do_sample": False})
+    assert model_identity(spec) == "hf/local (/models/a)"
+    assert model_identity(SimpleNamespace(model="openai/gpt", model_base_url=None,
+                                          model_args={})) == "openai/gpt"

@@ -54,6 +54,19 @@ def _task_info(log: Any, path: Path) -> dict[str, Any]:
     return info
 
 
+def model_identity(eval_spec: Any) -> str:
+    """The model a log evaluated: its name, and where it ran when the log says.
+
+    Two servers can serve one name, and Inspect's ``hf`` and ``vllm`` providers read local
+    weights from ``-M model_path``: the base URL or the weights' path tells them apart.
+    """
+    where = eval_spec.model_base_url or (eval_spec.model_args or {}).get("model_path")
+    if where and "@" in urlparse(str(where)).netloc:  # never repeat a URL's credentials
+        parts = urlparse(str(where))
+        where = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    return f"{eval_spec.model} ({where})" if where else str(eval_spec.model)
+
+
 @dataclass(frozen=True)
 class LoggedSuite:
     """What one log of an ulterior task gives: the model, the suite's result, its settings."""
@@ -62,6 +75,7 @@ class LoggedSuite:
     result: SuiteResult
     settings: SuiteSettings
     seed: int
+    identity: str  # the model with its server or weights' path (model_identity)
 
 
 def _read(path: Path, header_only: bool = False) -> Any:
@@ -88,14 +102,15 @@ def read_log(path: Path) -> LoggedSuite:
     scores = _epochs_merged(log.samples, path)
     suite = default_suites().create(info["suite"])
     settings = settings_from_record(info["settings"])
+    identity = model_identity(log.eval)
     subject = SubjectInfo(spec=f"inspect:{log.eval.model}", backend="inspect",
-                          fingerprint=f"inspect:{log.eval.model}", prompt_format="chat")
+                          fingerprint=f"inspect:{identity}", prompt_format="chat")
     seed = int(info.get("seed", 0))
     try:
         result = replay_suite(suite, settings, recorded_answers(scores), subject, seed)
     except UlteriorError as exc:  # what the answers lack, said of the log that lacks it
         raise DataFormatError(f"{path}: {exc}") from None
-    return LoggedSuite(str(log.eval.model), result, settings, seed)
+    return LoggedSuite(str(log.eval.model), result, settings, seed, identity)
 
 
 def _epochs_merged(samples: Sequence[Any], path: Path) -> list[Any]:
@@ -123,8 +138,8 @@ def _newest_finished(paths: Sequence[Path], named: set[Path]) -> list[Path]:
     groups: dict[tuple[str, str], list[tuple[Any, Path]]] = defaultdict(list)
     for path in paths:
         header = _read(path, header_only=True)
-        groups[(_task_info(header, path)["suite"], str(header.eval.model))].append((header,
-                                                                                 path))
+        key = (_task_info(header, path)["suite"], model_identity(header.eval))
+        groups[key].append((header, path))
     chosen = []
     for (suite, _), logs in groups.items():
         finished = [(h, p) for h, p in logs if h.status == "success"]
@@ -151,7 +166,7 @@ def summary_from_logs(paths: Sequence[Path]) -> AuditSummary:
     """
     named = {path for path in paths if path.is_file()}
     read = [(path, read_log(path)) for path in _newest_finished(log_files(paths), named)]
-    models = sorted({logged.model for _, logged in read})
+    models = sorted({logged.identity for _, logged in read})
     if len(models) > 1:
         raise UsageError(f"the logs evaluated {len(models)} models ({', '.join(models)}); "
                          "report one model at a time")
@@ -168,7 +183,7 @@ def summary_from_logs(paths: Sequence[Path]) -> AuditSummary:
         return values.pop()
 
     return AuditSummary(
-        subject=SubjectInfo(spec=f"inspect:{models[0]}", backend="inspect",
+        subject=SubjectInfo(spec=f"inspect:{logged_suites[0].model}", backend="inspect",
                             fingerprint=f"inspect:{models[0]}", prompt_format="chat"),
         seed=shared("seeds (-T seed)", {s.seed for s in logged_suites}),
         limit=shared("limits (-T limit)", {s.settings.limit for s in logged_suites}),
