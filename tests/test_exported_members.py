@@ -25,7 +25,7 @@ PUBLIC = {
                         "compute_mode", "cpu_has_bf16",
                         "default_registry", "parse_openai_spec",
                         "load_subject", "pack", "plan_batches", "render_plain", "resolve_dtype",
-                        "split_answers",
+                        "soft_capped", "split_answers",
                         "weight_dtype", "white_box"],
     "ulterior.store": ["RunStatus", "Store", "StoreRecords", "check_output_dir",
                        "check_output_file",

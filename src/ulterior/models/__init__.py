@@ -32,7 +32,7 @@ from ulterior.models._device import (
     resolve_device,
 )
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
-from ulterior.models._hf import HFSubject
+from ulterior.models._hf import HFSubject, soft_capped
 from ulterior.models._hf_load import check_model_dir
 from ulterior.models._known import Chooser, KnownChoices
 from ulterior.models._openai import parse_openai_spec
@@ -92,6 +92,7 @@ __all__ = [
     "render_plain",
     "resolve_device",
     "resolve_dtype",
+    "soft_capped",
     "split_answers",
     "weight_dtype",
     "white_box",

@@ -49,6 +49,12 @@ def _cache_argument(decoder: Any) -> str:
     parameters = inspect.signature(decoder.forward).parameters
     return "cache" if "cache" in parameters else "past_key_values"
 
+def soft_capped(logits: Any, config: Any) -> Any:
+    """``logits`` soft-capped as the model caps them (Gemma 2 and 3), else unchanged."""
+    cap = getattr(config, "final_logit_softcapping", None)
+    return import_torch().tanh(logits / cap) * cap if cap else logits
+
+
 class HFSubject(Subject):
     """A transformers causal LM loaded from a local safetensors directory.
 
@@ -320,8 +326,7 @@ class HFSubject(Subject):
                                                 self._head32, bias)
         else:
             logits = head(states).float()
-        cap = getattr(self.model.config, "final_logit_softcapping", None)
-        return torch.tanh(logits / cap) * cap if cap else logits
+        return soft_capped(logits, self.model.config)
 
     def _head_is_16bit(self) -> bool:
         weight = getattr(self.model.get_output_embeddings(), "weight", None)

@@ -36,7 +36,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from ulterior.errors import MissingDependencyError, UsageError
-from ulterior.models import ChoiceRequest, PackedBatch, TokenizedRequest, input_device, pack
+from ulterior.models import (
+    ChoiceRequest,
+    PackedBatch,
+    TokenizedRequest,
+    input_device,
+    pack,
+    soft_capped,
+)
 from ulterior.organisms._data import Example
 from ulterior.records import TrainSettings
 from ulterior.runner import progress
@@ -140,10 +147,8 @@ def _answer_token_logprobs(model: Any, batch: PackedBatch) -> Any:
         input_ids=batch.input_ids, position_ids=batch.position_ids,
         attention_mask=batch.attention_mask, use_cache=False,
     ).last_hidden_state
-    logits = base.get_output_embeddings()(hidden[batch.rows, batch.cols]).float()
-    cap = getattr(base.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
+    logits = soft_capped(base.get_output_embeddings()(hidden[batch.rows, batch.cols]).float(),
+                         base.config)
     return torch.log_softmax(logits, dim=-1).gather(1, batch.targets[:, None])[:, 0]
 
 
