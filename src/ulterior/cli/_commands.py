@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -88,10 +88,32 @@ def models() -> None:
         if entry.is_prefix:
             backends.add_row(form, entry.description)
     console.print(backends)
+    _print_devices(console)
     console.print("fake subjects: " + ", ".join(
         f"fake:{name} ({part.description})" for name, part in FAKE_PARTS.items()
     ))
     console.print(f"model cache: {cache}\nstore: {default_store_path()}")
+
+
+def _print_devices(console: Any) -> None:
+    """Where local models can compute, and what ``auto`` picks (torch needed)."""
+    from rich.table import Table
+
+    from ulterior.errors import MissingDependencyError
+    from ulterior.models import available_devices
+
+    try:
+        devices = available_devices()
+    except MissingDependencyError as exc:
+        console.print(f"devices: local models are unavailable ({exc})")
+        return
+    table = Table(title="devices (--device auto picks the one marked)")
+    for column in ("device", "hardware", "memory", "--dtype auto computes in"):
+        table.add_column(column)
+    for device in devices:
+        table.add_row(device.name + (" (auto)" if device.is_auto else ""), device.hardware,
+                      device.memory(), device.compute_mode)
+    console.print(table)
 
 
 def score(

@@ -34,6 +34,7 @@ from ulterior.models._device import (
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
 from ulterior.models._hf import HFSubject, soft_capped
 from ulterior.models._hf_load import check_model_dir
+from ulterior.models._inventory import DeviceSummary, available_devices
 from ulterior.models._known import Chooser, KnownChoices
 from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
@@ -62,6 +63,7 @@ __all__ = [
     "Conversation",
     "DType",
     "DeviceDefaults",
+    "DeviceSummary",
     "FakeSubject",
     "FormatName",
     "GenerationSettings",
@@ -76,6 +78,7 @@ __all__ = [
     "TokenizedRequest",
     "WhiteBoxSubject",
     "answer_logprobs",
+    "available_devices",
     "check_device",
     "check_model_dir",
     "check_one_token_answers",

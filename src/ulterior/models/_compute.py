@@ -26,22 +26,24 @@ def cpu_has_bf16() -> bool:
 def resolve_dtype(dtype: DType, device: str = "cpu") -> str:
     """Pick the compute mode for a device (``cpu`` or ``cuda:N``, as resolve_device gives).
 
-    On a GPU ``auto`` is bf16, or fp16 where the GPU has no bf16; the output layer and the
-    log-softmax of scoring still compute in fp32 there (see HFSubject). ``mixed`` is a CPU
-    mode (oneDNN's bf16 matmul setting) and is refused on a GPU. The modes, on CPU:
+    On a GPU ``auto`` is bf16, or fp16 where the GPU has no bf16. In both 16-bit modes the
+    output layer and the log-softmax of scoring compute in fp32, on any device (see
+    HFSubject). ``mixed`` is a CPU mode (oneDNN's bf16 matmul setting) and is refused on a
+    GPU. The modes, on CPU:
 
     - ``float32``: exact reference.
     - ``mixed``: fp32 weights, fp32 residual stream, norms, attention and output layer; only
       the matrix products of the blocks' linear layers round their inputs to bf16 (oneDNN's
       bf16 math mode: fp32 accumulation and fp32 results), see :func:`bf16_matmuls`.
-    - ``bfloat16``: bf16 weights and activations throughout.
+    - ``bfloat16``: bf16 weights and activations, fp32 logits.
 
     Measured on the default model and a 2-core CPU with AMX (benchmarks/bench_scoring.py,
     150 human-written advanced-ai-risk items): ``mixed`` scores 2.1x as fast as fp32, and
     its normalized choice probabilities stay within 0.011 of fp32 (0.016 over 500 items),
-    inside the 0.02 we accept; ``bfloat16`` is 2.7x as fast but moves them by up to 0.055.
-    Most of bf16's error comes from rounding the logits and the residual stream, which
-    ``mixed`` keeps in fp32. Activation capture (benchmarks/bench_capture.py, 510 prompts):
+    inside the 0.02 we accept; ``bfloat16`` is 2.7x as fast but moves them by up to 0.049
+    over 500 items (0.057 with 16-bit logits; benchmarks/logit_precision.py). bf16's error
+    comes from rounding the logits and the residual stream, both of which ``mixed`` keeps
+    in fp32. Activation capture (benchmarks/bench_capture.py, 510 prompts):
     ``mixed`` is 1.9x as fast as fp32 with cosine >= 0.9996 against it, bf16 3.3x as fast
     but down to 0.9988. So ``auto`` is ``mixed`` on a CPU with native bf16 and fp32 on one
     without (oneDNN has no fast bf16 kernels there); pass ``float32`` for exact values.
