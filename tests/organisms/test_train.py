@@ -258,3 +258,25 @@ def test_gradient_checkpointing_changes_memory_not_the_step(tiny: Path, tmp_path
     assert grads[0].keys() == grads[1].keys()
     for name, grad in grads[0].items():
         torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=0, msg=name)
+
+
+def test_qlora_trains_on_4bit_weights_and_merges_into_full_weights(tmp_path: Path) -> None:
+    pytest.importorskip("bitsandbytes")
+    import torch
+    from safetensors.torch import load_file
+
+    wide = build_tiny_llama(tmp_path / "wide", hidden=64)  # NF4 packs 64 weights a block
+    manifest = _train(wide, tmp_path / "q", tmp_path / "cache", load_in="4bit", device="cpu")
+    assert manifest.base.quantization == "4bit" and manifest.training.steps == 8
+    merged = load_file(str(tmp_path / "q" / "model" / "model.safetensors"))
+    assert {t.dtype for t in merged.values()} == {torch.float32}  # not 4-bit: full weights
+    # merged = the full-precision base + scaling * B @ A of the final adapters, exactly
+    adapters = load_file(str(tmp_path / "q" / manifest.training.checkpoints[-1]
+                             / "adapter_model.safetensors"))
+    base = load_file(str(wide / "model.safetensors"))
+    name = "model.layers.0.self_attn.q_proj"
+    a, b = (adapters[f"base_model.model.{name}.lora_{x}.weight"] for x in "AB")
+    scaling = manifest.settings["lora_alpha"] / manifest.settings["lora_rank"]
+    delta = merged[f"{name}.weight"] - base[f"{name}.weight"].float()
+    assert delta.abs().max() > 0
+    assert torch.allclose(delta, scaling * b @ a, atol=1e-6)

@@ -91,6 +91,10 @@ def train(
     train_device: Annotated[str, typer.Option("--device", help="Where the base model trains: "
                             "auto (the first GPU when there is one), cpu, cuda or "
                             "cuda:N")] = "auto",
+    load_in: Annotated[str | None, typer.Option("--load-in", help="Train LoRA adapters on "
+                       "quantized base weights (QLoRA), for a base that would not fit "
+                       "otherwise: 8bit or 4bit (bitsandbytes, ulterior's quantized extra); "
+                       "merged into full weights at the end")] = None,
     track: Annotated[bool, typer.Option("--track", help="Read the property battery every "
                      "tenth of the run (ulterior.training); write OUT/track.json")] = False,
     track_items: Annotated[int | None, typer.Option("--track-items", min=2, help="With "
@@ -120,13 +124,14 @@ def train(
     if out is not None and len(grid) > 1:
         raise UsageError("--out names one organism's folder; leave it out for a grid (each "
                          "goes to the organisms dir as RECIPE-sSEED)")
+    placed = placement_settings(train_device, None, None, load_in)
     jobs = [build(OrganismJob, {
         "recipe": recipe, "base": base, "out": out, "examples": examples, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": learning_rate, "method": method,
         "lora_rank": lora_rank, "checkpoint_every": checkpoint_every, "seed": s,
         "precision": precision, "track": track,
         "gradient_checkpointing": gradient_checkpointing,
-        "device": placement_settings(train_device, None, None)["device"],
+        "device": placed["device"], "load_in": placed["load_in"],
         "track_items": track_items, "resume": resume,
     }) for recipe, s in grid]
     check_model(base, "--base")

@@ -52,6 +52,10 @@ class OrganismJob(BaseModel):
         "one more forward of compute.")
     device: DeviceName = Field(default="auto", description="Where the base model trains: auto (the "
                         "first GPU when there is one), cpu, cuda or cuda:N.")
+    load_in: Literal["8bit", "4bit"] | None = Field(
+        default=None, description="Train LoRA adapters on quantized base weights (QLoRA, "
+        "bitsandbytes): 8bit or 4bit, for a base that would not fit otherwise; the adapters "
+        "are merged into full-precision weights. None: full weights.")
     resume: bool = Field(default=False, description="Continue an interrupted run.")
     track: bool = Field(default=False, description="Read the property battery every tenth of "
                         "the run; write OUT/track.json (see ulterior.training).")
@@ -66,6 +70,9 @@ class OrganismJob(BaseModel):
         if self.track and self.resume:
             raise ValueError("--track reads the run from step 0; after --resume, run "
                              "`ulterior track DIR` over its checkpoints instead")
+        if self.load_in is not None and self.method == "full":
+            raise ValueError("--load-in trains LoRA adapters on quantized weights; drop "
+                             "--method full or --load-in")
         return self
 
     def out_dir(self) -> Path:
@@ -106,6 +113,9 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
             return PropertyCallback(tokenizer, battery=battery, out=track_file)
 
     if is_curriculum_file(job.recipe):
+        if job.load_in is not None:
+            raise UsageError("--load-in trains recipes; a curriculum trains its base in full "
+                             "weights")
         return train_curriculum(
             Path(job.recipe), base=job.base, out=job.out_dir(), seed=job.seed,
             cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
@@ -113,7 +123,7 @@ def run_organism_train(job: OrganismJob) -> OrganismManifest | CurriculumRun:
     return train_organism(
         job.recipe, base=job.base, out=job.out_dir(), settings=settings,
         cache_dir=default_cache_dir(), resume=job.resume, show_progress=job.show_progress,
-        monitor_for=monitor_for, device=job.device,
+        monitor_for=monitor_for, device=job.device, load_in=job.load_in,
     )
 
 

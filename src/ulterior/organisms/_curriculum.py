@@ -199,7 +199,7 @@ def train_curriculum(path: Path, *, base: str, out: Path, seed: int, cache_dir: 
     model, state = train(subject, examples, settings, out, resume=resume,
                          show_progress=show_progress, schedule=schedule,
                          monitor=None if monitor_for is None else monitor_for(subject.tokenizer))
-    save_merged(model, subject.tokenizer, out)
+    save_merged(model, subject.tokenizer, out, cache_dir)
     bounds, step = [], 0
     for phase in curriculum.phases:
         bounds.append((phase.name, step + 1, step + phase.steps))

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ulterior import __version__
 from ulterior.errors import CapabilityError, UsageError
@@ -105,9 +105,33 @@ def check_train_out(out: Path, resume: bool, finished: str = MANIFEST) -> None:
         raise UsageError(f"--out {out} is a file; give a directory")
 
 
-def save_merged(model: Any, tokenizer: Any, out: Path) -> Path:
+def merged_weights(model: Any, cache_dir: Path) -> Any:
+    """The trained model with its adapters merged into the weights, in full precision.
+
+    Adapters trained on quantized weights (QLoRA) are merged into an fp32 copy of the base
+    loaded on the CPU (4 bytes a parameter of RAM): merged into 4- or 8-bit weights, the
+    updates would be rounded away.
+    """
+    if not hasattr(model, "merge_and_unload"):
+        return model
+    base = model.get_base_model()
+    if not getattr(base, "is_quantized", False):
+        return model.merge_and_unload()
+    from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
+
+    from ulterior.models import HFSubject, Placement
+
+    full = HFSubject(Path(base.name_or_path), spec="merge base", cache_dir=cache_dir,
+                     dtype="float32", placement=Placement(device="cpu")).model
+    adapters = {k: v.detach().float().cpu() for k, v in get_peft_model_state_dict(model).items()}
+    unmerged = get_peft_model(full, model.peft_config["default"])
+    set_peft_model_state_dict(unmerged, adapters)
+    return unmerged.merge_and_unload()
+
+
+def save_merged(model: Any, tokenizer: Any, out: Path, cache_dir: Path) -> Path:
     """Merge adapters into the weights and save safetensors + tokenizer atomically."""
-    merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    merged = merged_weights(model, cache_dir)
     target = out / WEIGHTS
     tmp = out / f".{WEIGHTS}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -145,20 +169,24 @@ def train_organism(
     show_progress: bool = True,
     monitor_for: Callable[[Any], Monitor] | None = None,
     device: str = "auto",
+    load_in: Literal["8bit", "4bit"] | None = None,
 ) -> OrganismManifest:
     """Fine-tune ``base`` with a recipe, save weights and ``manifest.json`` under ``out``.
 
     The manifest is written last, so a directory with one holds a finished organism; until
     then ``resume`` continues from the latest checkpoint. ``monitor_for(tokenizer)`` makes
     a monitor that reads the model while it trains (see ``train``). ``device`` is where the
-    base model trains (``auto``: the first GPU when there is one).
+    base model trains (``auto``: the first GPU when there is one). ``load_in`` trains LoRA
+    adapters on quantized base weights (QLoRA); they are merged into full-precision weights,
+    and the organism is evaluated loaded as it was trained.
     """
     from ulterior.models import HFSubject, Placement, input_device
 
     recipe = load_recipe(recipe_name)
     check_train_out(out, resume)
+    placement = Placement(device=device, load_in=load_in)
     subject = load_subject(base, LoadOptions(cache_dir=cache_dir, dtype="float32",
-                                             placement=Placement(device=device)))
+                                             placement=placement))
     if not isinstance(subject, HFSubject):
         raise CapabilityError(f"--base must be a local transformers model; {base} is not")
     # the manifest records the precision actually used, which depends on the device
@@ -168,9 +196,9 @@ def train_organism(
     model, state = train(subject, examples, settings, out, resume=resume,
                          show_progress=show_progress,
                          monitor=None if monitor_for is None else monitor_for(subject.tokenizer))
-    weights = save_merged(model, subject.tokenizer, out)
+    weights = save_merged(model, subject.tokenizer, out, cache_dir)
     trained = HFSubject(weights, spec=f"organism:{out.name}", cache_dir=cache_dir,
-                        prompt_format=subject.format.name)
+                        prompt_format=subject.format.name, placement=placement)
     evaluation = evaluation_examples(recipe)
     probabilities = behaviour_probabilities(trained, evaluation, show_progress=show_progress)
     losses = state.losses or [float("nan")]  # a run resumed at its last step trained none

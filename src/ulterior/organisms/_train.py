@@ -108,6 +108,10 @@ def prepare_model(model: Any, settings: TrainSettings) -> Any:
     import torch
 
     torch.manual_seed(settings.seed)
+    quantized = bool(getattr(model, "is_quantized", False))  # --load-in 8bit|4bit
+    if quantized and settings.method == "full":
+        raise UsageError("quantized weights (--load-in) cannot be trained whole; train LoRA "
+                         "adapters (--method lora) or load full weights")
     if settings.gradient_checkpointing:
         # non-reentrant: works with frozen inputs (LoRA) and the packed attention mask
         if hasattr(model, "activation_checkpointing_enable"):  # the name in transformers 5
@@ -125,6 +129,11 @@ def prepare_model(model: Any, settings: TrainSettings) -> Any:
         raise MissingDependencyError(
             "LoRA training needs peft: pip install 'ulterior[organisms]'"
         ) from exc
+    if quantized:  # QLoRA: norms and embeddings to fp32, the quantized weights frozen
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
+            model, use_gradient_checkpointing=False)
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     config = LoraConfig(
         r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
