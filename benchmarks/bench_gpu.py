@@ -17,13 +17,15 @@ Timed, model loading excluded, on the same GPU in the same process, each twice (
 
 (a) ulterior ``score_choices`` in the GPU's default mode (bf16, fp32 output layer and
     log-softmax), batches planned from the free memory;
-(b) the naive loop: one forward pass per (item, answer), the whole sequence's logits in
-    fp32, in the same bf16 weights;
+(b) the naive loop: one forward pass per (item, answer) in the same bf16 weights, the
+    model's own (bf16) logits over the whole sequence upcast to fp32 for the log-softmax,
+    as a plain transformers loop computes them;
 (c) activation capture (``ActivationCapturer``, last and mean positions, four layers).
 
 Agreement of (a) with (b), and of (a) with ulterior in ``float32`` on the same GPU (weights
 cast from the same bf16 values, timed once), is the largest difference of normalized choice
-probabilities.
+probabilities. (a) and (b) differ in their logits' precision too, so the precision of (a)
+is its gap to ``float32``.
 Writes ``benchmarks/results/gpu.json`` (``--out``) with the GPU's name.
 """
 

@@ -22,8 +22,10 @@ if [ -d .gpu-kit ]; then
 else
   source=(-e ".[hf,organisms]")
 fi
-"$python" -m pip install --quiet --disable-pip-version-check "${source[@]}" \
+"$python" -m pip install --quiet --disable-pip-version-check "${source[@]}" pytest \
   || { echo "gpu_check: installing ulterior failed (see above)"; exit 2; }
+# The tests and the benchmark read this checkout's code, whatever version is installed.
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 
 gpu=$("$python" -c "import torch; print(int(torch.cuda.is_available()))")
 {

@@ -3,7 +3,8 @@
 GPU machines in clusters and sandboxes often have a CUDA build of PyTorch, transformers,
 accelerate, peft, scipy and scikit-learn, and no route to a package index. This writes, to
 ``.gpu-kit/`` (``--kit``), a wheel of ulterior itself and one of each package ulterior needs
-beyond that stack, in the versions installed here, built for the GPU machine's Python::
+beyond that stack, and pytest, in the versions installed here, built for the GPU machine's
+Python::
 
     python benchmarks/gpu_kit.py [--python 3.12] [--kit .gpu-kit]
 
@@ -75,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     if not re.fullmatch(r"3\.\d+", args.python):
         raise SystemExit(f"--python takes a version like 3.12, not {args.python!r}")
-    needed = closure("ulterior", EXTRAS, STACK)
+    needed = closure("ulterior", EXTRAS, STACK) | closure("pytest", (), STACK)
     carried = sorted(f"{name}=={version}" for name, version in needed.items()
                      if name != "ulterior")
     if args.kit.exists():

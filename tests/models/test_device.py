@@ -76,8 +76,10 @@ def test_compute_defaults_follow_the_device(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_max_memory_pairs_are_parsed_and_checked() -> None:
     assert parse_max_memory("0=20GiB, cpu=30GiB") == (("0", "20GiB"), ("cpu", "30GiB"))
-    assert Placement(device_map="auto", max_memory=(("0", "20GiB"),)
-                     ).accelerate_max_memory() == {0: "20GiB"}
+    limits = Placement(device_map="auto", max_memory=(("0", "20GiB"),)).accelerate_max_memory()
+    # accelerate drops a device the limits leave out: the CPU keeps what it has free
+    assert limits is not None and limits[0] == "20GiB"
+    assert isinstance(limits["cpu"], int) and limits["cpu"] > 0
     for bad, message in [("gpu0=1GiB", "DEVICE=SIZE pairs"), ("cpu=lots", "not a size"),
                          ("cpu=1GiB,cpu=2GiB", "names a device twice"), (",", "is empty")]:
         with pytest.raises(UsageError, match=message):
@@ -116,12 +118,13 @@ def test_a_subject_on_the_cpu_records_its_device_and_keeps_its_batches(
     assert subject.generation_batch(["a prompt"], 40) == 8
 
 
-def test_a_model_forced_onto_disk_scores_as_it_does_whole(tiny_llama_dir: Path,
-                                                          tmp_path: Path) -> None:
-    whole = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype="float32",
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])  # bf16: the fp32 copy of the head
+def test_a_model_forced_onto_disk_scores_as_it_does_whole(tiny_llama_dir: Path, tmp_path: Path,
+                                                          dtype: str) -> None:
+    whole = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype=dtype,  # type: ignore[arg-type]
                       placement=Placement(device="cpu"))
     # 40 KB holds the embeddings of the tiny model at most: the rest goes to disk
-    spread = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype="float32",
+    spread = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype=dtype,  # type: ignore[arg-type]
                        placement=Placement(device="cpu", device_map="auto",
                                            max_memory=(("cpu", "40KB"),)))
     assert spread.info.device is not None and spread.info.device.startswith("map: ")
@@ -176,3 +179,15 @@ def test_the_device_list_names_each_gpu_its_memory_and_auto_s_choice(
         ("cuda:0", "GPU model 0", True, "float16"), ("cuda:1", "GPU model 1", False, "float16")]
     assert not devices[0].is_auto
     assert devices[2].memory() == "2.0 of 80.0 GiB free"
+
+
+def test_a_spread_model_captures_in_its_own_mode_only(tiny_llama_dir: Path,
+                                                      tmp_path: Path) -> None:
+    from ulterior.probes import ActivationCapturer, CaptureConfig
+
+    spread = HFSubject(tiny_llama_dir, spec="hf:tiny", cache_dir=tmp_path, dtype="float32",
+                       placement=Placement(device="cpu", device_map="auto",
+                                           max_memory=(("cpu", "40KB"),)))
+    with pytest.raises(UsageError, match=r"spread or quantized model captures in its own "
+                                         r"mode \(float32\), not bfloat16"):
+        ActivationCapturer(spread, CaptureConfig(layers=(0,), dtype="bfloat16"))

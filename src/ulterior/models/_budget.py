@@ -85,7 +85,9 @@ def free_memory(device: Any) -> int:
         import torch
 
         free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
+        # memory torch's allocator holds but no tensor uses is free to this process
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + cached)
     try:
         import psutil  # type: ignore[import-untyped]
 

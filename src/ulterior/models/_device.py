@@ -29,7 +29,7 @@ class Placement:
         device_map: ``auto`` spreads the layers over the GPUs, the CPU and disk, within
             ``max_memory``; None puts the whole model on ``device``.
         max_memory: (device, size) pairs for ``device_map``: a GPU index or ``cpu``, and a
-            size such as ``20GiB``. A device not named is given what it has.
+            size such as ``20GiB``. A device not named is given what it has free.
         load_in: ``8bit`` (LLM.int8) or ``4bit`` (NF4, bf16 compute) weights through
             bitsandbytes, for a model that would not fit otherwise; None: full weights.
     """
@@ -46,11 +46,18 @@ class Placement:
         if self.load_in not in (None, "8bit", "4bit"):
             raise UsageError(f"--load-in must be 8bit or 4bit, not '{self.load_in}'")
 
-    def accelerate_max_memory(self) -> dict[int | str, str] | None:
-        """``max_memory`` as accelerate takes it (GPU indices as integers)."""
+    def accelerate_max_memory(self) -> dict[int | str, int | str] | None:
+        """``max_memory`` as accelerate takes it: GPU indices as integers, every device.
+
+        accelerate leaves out a device the dictionary does not name, so the devices not
+        named are given what they have free (accelerate's own measure).
+        """
         if not self.max_memory:
             return None
-        return {int(k) if k.isdigit() else k: v for k, v in self.max_memory}
+        from accelerate.utils import get_max_memory
+
+        named = {int(k) if k.isdigit() else k: v for k, v in self.max_memory}
+        return {**get_max_memory(), **named}
 
 
 def check_device(value: str) -> str:
@@ -118,8 +125,20 @@ def _device_name(value: Any) -> str:
 
 
 def input_device(model: Any) -> Any:
-    """Where a model's inputs go: the device of its input embeddings (meta when offloaded)."""
+    """Where a model's inputs go and its first layers compute: the input embeddings' device.
+
+    Embeddings offloaded by accelerate hold meta weights; they compute where their hook
+    brings them (its execution device), a GPU when there is one.
+    """
     import torch
 
-    device = model.get_input_embeddings().weight.device
-    return torch.device("cpu") if device.type == "meta" else device
+    embeddings = model.get_input_embeddings()
+    device = embeddings.weight.device
+    if device.type != "meta":
+        return device
+    hook = getattr(embeddings, "_hf_hook", None)
+    for part in getattr(hook, "hooks", [hook]):  # a SequentialHook holds several
+        where = getattr(part, "execution_device", None)
+        if where is not None:
+            return torch.device(f"cuda:{where}" if isinstance(where, int) else where)
+    return torch.device("cpu")

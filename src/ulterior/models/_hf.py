@@ -49,6 +49,25 @@ def _cache_argument(decoder: Any) -> str:
     parameters = inspect.signature(decoder.forward).parameters
     return "cache" if "cache" in parameters else "past_key_values"
 
+def _fp32_copy(layer: Any) -> tuple[Any, Any]:
+    """fp32 copies of a linear layer's weight and bias, on the device it computes on.
+
+    A layer accelerate offloaded holds meta weights: its hook brings them in for the copy.
+    """
+    if layer.weight.device.type != "meta":
+        return _fp32_tensors(layer)
+    from accelerate.utils import align_module_device
+
+    with align_module_device(layer):
+        return _fp32_tensors(layer)
+
+
+def _fp32_tensors(layer: Any) -> tuple[Any, Any]:
+    # called for 16-bit layers only, so .float() copies: nothing aliases the layer's weights
+    bias = None if layer.bias is None else layer.bias.detach().float()
+    return layer.weight.detach().float(), bias
+
+
 def soft_capped(logits: Any, config: Any) -> Any:
     """``logits`` soft-capped as the model caps them (Gemma 2 and 3), else unchanged."""
     cap = getattr(config, "final_logit_softcapping", None)
@@ -320,10 +339,9 @@ class HFSubject(Subject):
         head = self.model.get_output_embeddings()
         if self._head_is_16bit():
             if self._head32 is None:
-                self._head32 = head.weight.detach().float()
-            bias = None if head.bias is None else head.bias.detach().float()
-            logits = torch.nn.functional.linear(states.to(self._head32.device).float(),
-                                                self._head32, bias)
+                self._head32 = _fp32_copy(head)
+            weight, bias = self._head32
+            logits = torch.nn.functional.linear(states.to(weight.device).float(), weight, bias)
         else:
             logits = head(states).float()
         return soft_capped(logits, self.model.config)

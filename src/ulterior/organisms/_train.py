@@ -156,9 +156,11 @@ def _answer_token_logprobs(model: Any, batch: PackedBatch) -> Any:
         input_ids=batch.input_ids, position_ids=batch.position_ids,
         attention_mask=batch.attention_mask, use_cache=False,
     ).last_hidden_state
-    logits = soft_capped(base.get_output_embeddings()(hidden[batch.rows, batch.cols]).float(),
-                         base.config)
-    return torch.log_softmax(logits, dim=-1).gather(1, batch.targets[:, None])[:, 0]
+    # on a spread model the last block (and the output layer) may sit on another device
+    rows, cols = batch.rows.to(hidden.device), batch.cols.to(hidden.device)
+    logits = soft_capped(base.get_output_embeddings()(hidden[rows, cols]).float(), base.config)
+    targets = batch.targets.to(logits.device)
+    return torch.log_softmax(logits, dim=-1).gather(1, targets[:, None])[:, 0]
 
 
 def _answer_of_each_token(batch: PackedBatch) -> Any:

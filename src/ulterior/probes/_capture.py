@@ -183,6 +183,11 @@ def forward_to_layer(
         return dict(captured)
 
 
+def weight_dtype_name(model: Any) -> str:
+    """The model's weights' dtype as a compute mode names it (``bfloat16``, ...)."""
+    return str(model.dtype).removeprefix("torch.")
+
+
 class ActivationCapturer:
     """Captures residual-stream activations of a white-box subject.
 
@@ -205,7 +210,16 @@ class ActivationCapturer:
         self.tokenizer: Any = inside.tokenizer
         self.add_special_tokens = inside.format.name == "plain"
         model: Any = inside.model
+        on = input_device(model)
+        if config.dtype == "mixed" and on.type != "cpu":
+            raise UsageError(f"capture dtype mixed is a CPU mode; on {on} capture in the "
+                             f"model's own mode ({weight_dtype_name(model)}) or float32")
         dtype = weight_dtype(config.dtype)
+        if model.dtype != dtype and (getattr(model, "hf_device_map", None)
+                                     or getattr(model, "is_quantized", False)):
+            # a copy of a spread or quantized model would not be that model
+            raise UsageError(f"a spread or quantized model captures in its own mode "
+                             f"({weight_dtype_name(model)}), not {config.dtype}")
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
         self.inputs_on = input_device(self.model)
 
