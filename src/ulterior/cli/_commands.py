@@ -34,7 +34,7 @@ from ulterior.cli._common import (
     placement_settings,
 )
 from ulterior.errors import UsageError
-from ulterior.models import DEFAULT_MODEL
+from ulterior.models import DEFAULT_MODEL, DTYPES
 
 
 def _format(value: str | None) -> str | None:
@@ -52,8 +52,8 @@ def _answer_format(value: str, auto: bool = False) -> str:
 
 
 def _dtype(value: str) -> str:
-    if value not in ("auto", "float32", "mixed", "bfloat16", "float16"):
-        raise UsageError(f"--dtype must be auto, float32, mixed, bfloat16 or float16, not "
+    if value not in DTYPES:
+        raise UsageError(f"--dtype must be {', '.join(DTYPES[:-1])} or {DTYPES[-1]}, not "
                          f"'{value}'")
     return value
 

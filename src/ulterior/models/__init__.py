@@ -21,6 +21,7 @@ from ulterior.models._compute import (
     DType,
     compute_mode,
     cpu_has_bf16,
+    dtype_name,
     resolve_dtype,
     weight_dtype,
 )
@@ -34,7 +35,7 @@ from ulterior.models._device import (
 from ulterior.models._fake import FAKE_PARTS, UNOBSERVED_CUES, FakeSubject
 from ulterior.models._hf import HFSubject, soft_capped
 from ulterior.models._hf_load import check_model_dir
-from ulterior.models._inventory import DeviceSummary, available_devices
+from ulterior.models._inventory import DeviceSummary, available_devices, cpu_name
 from ulterior.models._known import Chooser, KnownChoices
 from ulterior.models._openai import parse_openai_spec
 from ulterior.models._packing import PackedBatch, TokenizedRequest, pack, plan_batches
@@ -84,7 +85,9 @@ __all__ = [
     "check_one_token_answers",
     "compute_mode",
     "cpu_has_bf16",
+    "cpu_name",
     "default_registry",
+    "dtype_name",
     "input_device",
     "load_subject",
     "pack",

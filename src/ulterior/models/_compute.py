@@ -66,6 +66,11 @@ def weight_dtype(mode: str) -> Any:
     return torch.float32 if mode == "mixed" else getattr(torch, mode)
 
 
+def dtype_name(dtype: Any) -> str:
+    """A torch dtype as a compute mode names it: ``torch.bfloat16`` is ``bfloat16``."""
+    return str(dtype).removeprefix("torch.")
+
+
 @contextmanager
 def bf16_matmuls(model: Any) -> Iterator[None]:
     """Inside the block, the model's linear layers multiply in bf16; nothing else changes.

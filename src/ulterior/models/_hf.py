@@ -19,7 +19,13 @@ from ulterior.models._base import (
     Subject,
 )
 from ulterior.models._budget import DEVICE_DEFAULTS, plan_token_budget
-from ulterior.models._compute import DType, compute_mode, resolve_dtype, weight_dtype
+from ulterior.models._compute import (
+    DType,
+    compute_mode,
+    dtype_name,
+    resolve_dtype,
+    weight_dtype,
+)
 from ulterior.models._device import (
     Placement,
     describe_map,
@@ -135,7 +141,7 @@ class HFSubject(Subject):
         resolved = resolve_dtype(dtype, str(input_device(model)))
         held = model.get_input_embeddings().weight.dtype
         if weight_dtype(resolved) != held:  # not converted: the weights it has decide
-            resolved = str(held).removeprefix("torch.")
+            resolved = dtype_name(held)
         subject._attach(model, tokenizer, spec=spec, fingerprint=fingerprint,
                         dtype=resolved, prompt_format=prompt_format,
                         token_budget=token_budget, max_batch=max_batch)

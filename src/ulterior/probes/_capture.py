@@ -21,6 +21,7 @@ from ulterior.models import (
     DEVICE_DEFAULTS,
     Subject,
     compute_mode,
+    dtype_name,
     input_device,
     plan_batches,
     plan_token_budget,
@@ -183,11 +184,6 @@ def forward_to_layer(
         return dict(captured)
 
 
-def weight_dtype_name(model: Any) -> str:
-    """The model's weights' dtype as a compute mode names it (``bfloat16``, ...)."""
-    return str(model.dtype).removeprefix("torch.")
-
-
 class ActivationCapturer:
     """Captures residual-stream activations of a white-box subject.
 
@@ -213,13 +209,13 @@ class ActivationCapturer:
         on = input_device(model)
         if config.dtype == "mixed" and on.type != "cpu":
             raise UsageError(f"capture dtype mixed is a CPU mode; on {on} capture in the "
-                             f"model's own mode ({weight_dtype_name(model)}) or float32")
+                             f"model's own mode ({dtype_name(model.dtype)}) or float32")
         dtype = weight_dtype(config.dtype)
         if model.dtype != dtype and (getattr(model, "hf_device_map", None)
                                      or getattr(model, "is_quantized", False)):
             # a copy of a spread or quantized model would not be that model
             raise UsageError(f"a spread or quantized model captures in its own mode "
-                             f"({weight_dtype_name(model)}), not {config.dtype}")
+                             f"({dtype_name(model.dtype)}), not {config.dtype}")
         self.model = model if model.dtype == dtype else copy.deepcopy(model).to(dtype)
         self.inputs_on = input_device(self.model)
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from ulterior.errors import UsageError
 from ulterior.models import (
     DEFAULT_MODEL,
+    DType,
     LoadOptions,
     Placement,
     Subject,
@@ -43,7 +44,7 @@ class Job(BaseModel):
         default=None, description="Converted models and weight hashes (None: the default).")
     organisms_dir: Path | None = Field(
         default=None, description="Trained organisms (None: the default).")
-    dtype: Literal["auto", "bfloat16", "float16", "float32", "mixed"] = Field(
+    dtype: DType = Field(
         default="auto", description="Compute dtype of local models; activation capture "
         "computes in the same mode."
     )
